@@ -1,0 +1,274 @@
+/*
+ * worker_plugin.h - the architecture plugin ABI of worker-orcd (ABI 1.0).
+ *
+ * A plugin is a loadable module (libtool -module) that exports one symbol,
+ * WORKER_PLUGIN_ENTRY_SYMBOL ("worker_plugin_entry"), returning a static wp_plugin
+ * descriptor. The runtime passes a wp_host services table to every callback that needs it;
+ * a plugin reaches the runtime (memory accountant, GGUF metadata, the shared kernel library,
+ * logging, error detail) only through that table, never through linked symbols.
+ *
+ * Version policy (abi/README.md): a minor bump only appends members at the end of a struct;
+ * a plugin is accepted when abi_major == the runtime's major, abi_minor <= the runtime's
+ * minor and struct_size >= the size of ABI 1.0's descriptor. Every shared struct starts with
+ * {abi_major, abi_minor, struct_size}; each side reads only what struct_size covers.
+ *
+ * Status: every callback returns an int CudaErrorCode (worker_errors.h); 0 is success. On
+ * failure the plugin calls host->set_error() with a detail (which tensor, expected and actual
+ * shape) and returns the code.
+ *
+ * Memory: "backend memory" is device memory on the CUDA backend and host memory on the
+ * reference host backend. All of it is allocated through host->alloc (accounted, tagged) and
+ * released through host->free.
+ */
+#ifndef WORKER_PLUGIN_H
+#define WORKER_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "worker_errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WORKER_PLUGIN_ABI_MAJOR 1
+#define WORKER_PLUGIN_ABI_MINOR 0
+#define WORKER_PLUGIN_ENTRY_SYMBOL "worker_plugin_entry"
+
+#if defined(__GNUC__)
+#define WP_EXPORT __attribute__((visibility("default")))
+#define WP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define WP_EXPORT
+#define WP_PRINTF(f, a)
+#endif
+
+/* ---------------------------------------------------------------------------------------
+ * Shared enums
+ * ------------------------------------------------------------------------------------- */
+
+/** Backends a plugin can run on (bit i of wp_plugin.backends = backend i supported). */
+enum wp_backend { WP_BACKEND_HOST = 0, WP_BACKEND_CUDA = 1 };
+
+/** Allocation tags of the accountant. */
+enum wp_mem_tag { WP_MEM_WEIGHTS = 0, WP_MEM_KV_CACHE = 1, WP_MEM_SCRATCH = 2, WP_MEM_TAG_COUNT = 3 };
+
+/** Log levels. */
+enum wp_log_level { WP_LOG_ERROR = 0, WP_LOG_WARN = 1, WP_LOG_INFO = 2, WP_LOG_DEBUG = 3 };
+
+/** Tensor element types, numbered as in GGUF/ggml. Only these are supported. */
+enum wp_dtype {
+    WP_DTYPE_F32 = 0,
+    WP_DTYPE_F16 = 1,
+    WP_DTYPE_Q4_0 = 2,
+    WP_DTYPE_Q8_0 = 8,
+    WP_DTYPE_Q4_K = 12,
+    WP_DTYPE_Q6_K = 14,
+    WP_DTYPE_BF16 = 30
+};
+
+/** Bitmask of the weight types a matmul accepts, for wp_plugin probes. */
+#define WP_DTYPE_BIT(t) (1ull << (t))
+
+/* ---------------------------------------------------------------------------------------
+ * Tensors
+ * ------------------------------------------------------------------------------------- */
+
+/**
+ * A tensor in backend memory. Dimensions as in GGUF: ne[0] is the innermost (contiguous)
+ * dimension, so a weight matrix of a linear layer y = W x with in features and out features
+ * has ne[0] = in, ne[1] = out (rows of W are contiguous, one row per output).
+ */
+typedef struct wp_tensor {
+    const char *name;  /**< GGUF name (owned by the runtime, valid while the model lives) */
+    uint32_t type;     /**< enum wp_dtype */
+    uint32_t n_dims;   /**< 1..4 */
+    uint64_t ne[4];    /**< unused dimensions are 1 */
+    uint64_t nbytes;
+    void *data;        /**< backend memory */
+} wp_tensor;
+
+/* ---------------------------------------------------------------------------------------
+ * The shared kernel library: operations every architecture needs, implemented once by the
+ * runtime for each backend (CUDA kernels and the plain-C reference). Pointers are backend
+ * memory unless stated. Activations are fp32 row-major [n][width].
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct wp_host wp_host;
+
+/** Parameters of causal attention over the KV cache. */
+typedef struct wp_attention_params {
+    int n_tokens;     /**< new tokens in this call (1 for decode) */
+    int pos;          /**< position of the first new token; cache holds positions < pos */
+    int n_heads;      /**< query heads */
+    int n_kv_heads;   /**< key/value heads (n_heads % n_kv_heads == 0: grouped-query) */
+    int head_dim;
+    int n_ctx;        /**< capacity of the cache in positions */
+    float scale;      /**< usually 1/sqrt(head_dim) */
+} wp_attention_params;
+
+typedef struct wp_ops {
+    uint32_t abi_major, abi_minor, struct_size;
+
+    /** y[n][out] = x[n][in] * W^T (+ bias[out] when bias != NULL); W is a weight tensor of
+     *  any supported type with ne[0] = in, ne[1] = out; bias is fp32 backend memory. */
+    int (*matmul)(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
+                  const float *bias);
+
+    /** out[n][ne0] = rows ids[i] of the table (any supported type), dequantized to fp32.
+     *  ids are host memory; each must be < table->ne[1] (checked). */
+    int (*get_rows)(const wp_host *host, const wp_tensor *table, const int32_t *ids, int n,
+                    float *out);
+
+    /** Causal attention with grouped-query heads. q: [n][n_heads*head_dim]; k, v: the new
+     *  keys and values [n][n_kv_heads*head_dim], first stored into the caches at rows
+     *  pos..pos+n-1 (cache layout [n_ctx][n_kv_heads*head_dim], fp32); out: [n][n_heads*hd].
+     *  Token i attends to cache rows 0..pos+i. */
+    int (*attention)(const wp_host *host, const wp_attention_params *p, const float *q,
+                     const float *k, const float *v, float *k_cache, float *v_cache,
+                     float *out);
+
+    /** y[i] += x[i], i < n. */
+    int (*add)(const wp_host *host, float *y, const float *x, size_t n);
+
+    /** out[r][i] = x[r][i] / rms(x[r]) * weight[i] (+ 0); rows r < n_rows of width w.
+     *  weight is an fp32 tensor in backend memory. out may equal x. */
+    int (*rms_norm)(const wp_host *host, const float *x, const float *weight, float *out,
+                    int n_rows, int width, float eps);
+
+    /** Copy n bytes backend -> host memory (synchronises). */
+    int (*to_host)(const wp_host *host, void *dst, const void *src, size_t n);
+
+    /** Copy n bytes host -> backend memory. */
+    int (*from_host)(const wp_host *host, void *dst, const void *src, size_t n);
+
+    /** Wait for all queued work of the backend; reports asynchronous kernel errors. */
+    int (*synchronize)(const wp_host *host);
+} wp_ops;
+
+/* ---------------------------------------------------------------------------------------
+ * Host services table (the runtime's side), passed to every callback
+ * ------------------------------------------------------------------------------------- */
+
+struct wp_host {
+    uint32_t abi_major, abi_minor, struct_size;
+
+    uint32_t backend;   /**< enum wp_backend of this context */
+    int device;         /**< CUDA device ordinal, -1 on the host backend */
+    void *stream;       /**< cudaStream_t on the CUDA backend, NULL on host */
+    void *cublas;       /**< cublasHandle_t on the CUDA backend, NULL on host */
+    void *runtime;      /**< opaque; the runtime's own state behind these callbacks */
+
+    /* --- logging and errors --- */
+    void (*log)(const wp_host *host, int level, const char *fmt, ...) WP_PRINTF(3, 4);
+    /** Record a failure detail for worker_last_error_detail(); returns code. */
+    int (*set_error)(const wp_host *host, int code, const char *fmt, ...) WP_PRINTF(3, 4);
+
+    /* --- memory, through the accountant --- */
+    /** Allocate bytes of backend memory under tag (enum wp_mem_tag); NULL and an error
+     *  detail when the device is out of memory. what names the buffer in messages. */
+    void *(*alloc)(const wp_host *host, size_t bytes, int tag, const char *what);
+    void (*free)(const wp_host *host, void *ptr);
+
+    /* --- GGUF metadata of the model being loaded (keys are full, e.g. "llama.block_count").
+     *     Each getter returns 0 on success, CUDA_ERROR_MODEL_LOAD_FAILED with a detail when
+     *     the key is missing or of another type. Integer getters accept any integer type
+     *     whose value fits. --- */
+    int (*meta_u32)(const wp_host *host, const char *key, uint32_t *out);
+    int (*meta_f32)(const wp_host *host, const char *key, float *out);
+    int (*meta_bool)(const wp_host *host, const char *key, int *out);
+    /** String value; *out is owned by the runtime (valid while the model lives). */
+    int (*meta_str)(const wp_host *host, const char *key, const char **out);
+    /** 1 when the key exists, 0 otherwise (no error recorded). */
+    int (*meta_has)(const wp_host *host, const char *key);
+
+    /* --- tensors of the GGUF being loaded --- */
+    /** Describe a tensor without loading it (data = NULL); CUDA_ERROR_MODEL_LOAD_FAILED
+     *  with a detail when absent. Use tensor_exists to test without an error. */
+    int (*tensor_info)(const wp_host *host, const char *name, wp_tensor *out);
+    int (*tensor_exists)(const wp_host *host, const char *name);
+    /** Upload a tensor to backend memory (tag WP_MEM_WEIGHTS) after checking its shape:
+     *  n_dims dimensions equal to ne (unused trailing entries ignored), any of the types in
+     *  type_mask (WP_DTYPE_BIT). A mismatch is an error naming the tensor, the expected and
+     *  the actual shape or type. The runtime frees loaded tensors when the model unloads. */
+    int (*tensor_load)(const wp_host *host, const char *name, uint32_t n_dims,
+                       const uint64_t *ne, uint64_t type_mask, wp_tensor *out);
+
+    /** The shared kernel library for this backend. */
+    const wp_ops *ops;
+};
+
+/* ---------------------------------------------------------------------------------------
+ * The plugin descriptor (the plugin's side)
+ * ------------------------------------------------------------------------------------- */
+
+/** What a loaded model tells the runtime. */
+typedef struct wp_model_info {
+    uint32_t struct_size;
+    uint32_t vocab_size;      /**< rows of the logits */
+    uint32_t context_length;  /**< trained context (n_ctx upper bound) */
+    uint32_t max_batch;       /**< most tokens one forward call accepts (>= 1) */
+    uint64_t n_params;
+} wp_model_info;
+
+typedef struct wp_plugin {
+    uint32_t abi_major;       /**< WORKER_PLUGIN_ABI_MAJOR the plugin was built with */
+    uint32_t abi_minor;
+    uint32_t struct_size;     /**< sizeof(wp_plugin) as the plugin was built */
+    const char *name;         /**< short name, e.g. "llama" (matches the module file name) */
+    const char *version;
+    const char *description;
+    const char *const *architectures; /**< NULL-terminated general.architecture values */
+    uint32_t backends;        /**< bitmask: 1u << WP_BACKEND_HOST | 1u << WP_BACKEND_CUDA */
+
+    /** Optional: 0 when the GGUF (metadata reachable through host) can be served, else an
+     *  error with detail (e.g. an unsupported rope type). NULL means "always". */
+    int (*probe)(const wp_host *host, const char *architecture);
+
+    /** Map and validate the tensors, read the hyper-parameters, upload the weights through
+     *  host->tensor_load. On failure free what was taken (the runtime frees loaded tensors)
+     *  and return an error. The host table stays valid until unload returns. */
+    int (*load)(const wp_host *host, const char *architecture, void **model_out);
+    void (*unload)(void *model);
+    int (*model_info)(void *model, wp_model_info *info);
+
+    /** Bytes of backend memory a KV cache (with its scratch buffers) for n_ctx positions
+     *  takes. */
+    int (*kv_size)(void *model, uint32_t n_ctx, uint64_t *bytes);
+    /** Allocate a KV cache and scratch for n_ctx positions; CUDA_ERROR_OUT_OF_MEMORY leaves
+     *  nothing allocated. */
+    int (*kv_create)(void *model, uint32_t n_ctx, void **kv_out);
+    void (*kv_free)(void *model, void *kv);
+
+    /** Run tokens[0..n) (host memory, n <= max_batch) at positions pos..pos+n-1, appending to
+     *  the cache. logits (host memory) receives vocab_size fp32 values for the last token, or
+     *  for every token (n * vocab_size, row-major) when all_logits is non-zero. */
+    int (*forward)(void *model, void *kv, const int32_t *tokens, int n, int pos,
+                   float *logits, int all_logits);
+} wp_plugin;
+
+typedef const wp_plugin *(*wp_entry_fn)(void);
+
+/**
+ * Define the plugin's entry symbol. Use once per module:
+ *   WORKER_PLUGIN_DEFINE(my_descriptor)
+ * where my_descriptor is a static const wp_plugin with abi_major/abi_minor/struct_size
+ * filled by WP_PLUGIN_HEADER.
+ */
+#define WP_PLUGIN_HEADER WORKER_PLUGIN_ABI_MAJOR, WORKER_PLUGIN_ABI_MINOR, sizeof(wp_plugin)
+#ifdef __cplusplus
+#define WORKER_PLUGIN_DEFINE(desc) \
+    extern "C" WP_EXPORT const wp_plugin *worker_plugin_entry(void); \
+    extern "C" WP_EXPORT const wp_plugin *worker_plugin_entry(void) { return &(desc); }
+#else
+#define WORKER_PLUGIN_DEFINE(desc) \
+    WP_EXPORT const wp_plugin *worker_plugin_entry(void); \
+    WP_EXPORT const wp_plugin *worker_plugin_entry(void) { return &(desc); }
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WORKER_PLUGIN_H */

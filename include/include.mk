@@ -1,0 +1,1 @@
+# Public headers are installed by runtime/runtime.mk; header tests live in tests/headers.mk.

@@ -1,0 +1,1 @@
+# config sources (owned by the component)

@@ -1,0 +1,1 @@
+# gguf sources (owned by the component)

@@ -1,0 +1,23 @@
+/*
+ * ops.h - the shared kernel library (wp_ops of worker_plugin.h) for each backend.
+ * Plugins reach it through wp_host.ops; the runtime picks the table for the context.
+ */
+#ifndef WRK_OPS_H
+#define WRK_OPS_H
+
+#include "worker_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The plain-C reference kernels (host memory). */
+const wp_ops *wrk_ops_host(void);
+/** The CUDA kernels (device memory, host->stream, host->cublas); NULL when built without
+ *  CUDA. */
+const wp_ops *wrk_ops_cuda(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

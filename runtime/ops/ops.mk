@@ -1,0 +1,1 @@
+# ops sources (owned by the component)

@@ -1,0 +1,1 @@
+# plugin sources (owned by the component)

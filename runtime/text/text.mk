@@ -1,0 +1,1 @@
+# text sources (owned by the component)

@@ -1,0 +1,14 @@
+# Tests (Check). Each component keeps its tests in its own fragment.
+WRK_TESTCFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+WRK_TESTLIBS = runtime/libwrk.la $(CHECK_LIBS)
+WRK_TESTLINK = -no-install $(WRK_LINK_FLAGS)
+include tests/headers.mk
+include tests/core.mk
+include tests/gguf.mk
+include tests/plugin.mk
+include tests/ops.mk
+include tests/llama.mk
+include tests/text.mk
+include tests/gpt.mk
+include tests/convert.mk
+include tests/server.mk

@@ -1,0 +1,1 @@
+# tools: worker-convert, worker-bench
