@@ -136,6 +136,21 @@ int worker_tokenize(const CudaModel *model, const char *text, int add_special,
 int worker_detokenize(const CudaModel *model, const int32_t *tokens, size_t n_tokens,
                       char *out, size_t cap, size_t *needed);
 
+/* ---- added by the server (engineer H): device facts for GET /health ---- */
+
+/** Facts about a context's device. Zero-initialise, then set struct_size = sizeof. */
+typedef struct WorkerDeviceInfo {
+    uint32_t struct_size;
+    int is_host;               /**< 1 on the reference host backend */
+    int device;                /**< CUDA ordinal, -1 on host */
+    const char *name;          /**< device name (owned by the context) */
+    int sm_major, sm_minor;    /**< compute capability; 0 on host */
+    int cuda_runtime_version;  /**< cudaRuntimeGetVersion(), e.g. 12040; 0 on host */
+} WorkerDeviceInfo;
+
+/** Fill info for ctx (reads what cuda_init recorded). 0, or CUDA_ERROR_INVALID_PARAMETER. */
+int worker_device_info(const CudaContext *ctx, WorkerDeviceInfo *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,7 +17,9 @@ include runtime/gguf/gguf.mk
 include runtime/plugin/plugin.mk
 include runtime/ops/ops.mk
 include runtime/text/text.mk
+include runtime/session/session.mk
 include runtime/config/config.mk
+include runtime/model/model.mk
 
 lib_LTLIBRARIES += runtime/libworker.la
 runtime_libworker_la_SOURCES =

@@ -50,6 +50,12 @@ void wrk_config_defaults(wrk_config *cfg);
 /** Parse path over cfg's current values. 0, or CUDA_ERROR_INVALID_PARAMETER with
  *  "file:line: message" in err (also for a missing/unreadable file). */
 int wrk_config_load(const char *path, wrk_config *cfg, char *err, size_t err_len);
+/** Set one key as the file would (same validation), e.g. for a command-line flag that
+ *  overrides the file: wrk_config_set(cfg, "server", "port", "9000", err, n). 0, or
+ *  CUDA_ERROR_INVALID_PARAMETER with "[section] key = 'value': message" in err; cfg is
+ *  unchanged on error. (Addition by engineer C.) */
+int wrk_config_set(wrk_config *cfg, const char *section, const char *key, const char *value,
+                   char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

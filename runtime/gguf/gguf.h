@@ -81,6 +81,29 @@ const char *gguf_get_arr_str(const gguf_file *f, const char *key, uint64_t i);
 /** Length in bytes of the i-th string (strings may hold NUL bytes). */
 uint64_t gguf_get_arr_str_len(const gguf_file *f, const char *key, uint64_t i);
 
+/* --- generic values (added by B: walking nested arrays, copying metadata) --- */
+
+/** A metadata value in its serialised form, a view into the image (unaligned: memcpy).
+ *  Scalars: data = the little-endian bytes, n = 1. Strings: data = the bytes, n = size =
+ *  length. Arrays: elem_type, n elements, data = the serialised elements (for arrays of
+ *  strings or arrays, each element as in the file: u64 length + bytes, or u32 type + u64
+ *  count + elements), size = their bytes. */
+typedef struct gguf_value {
+    enum gguf_type type;
+    enum gguf_type elem_type;
+    uint64_t n;
+    const void *data;
+    uint64_t size;
+} gguf_value;
+
+/** Value of metadata entry i. 0 or CUDA_ERROR_INVALID_PARAMETER (+ detail). */
+int gguf_kv_value(const gguf_file *f, int64_t i, gguf_value *out);
+/** Element i of an array value (O(i) for string and array elements). Bounds-checked: 0,
+ *  or CUDA_ERROR_INVALID_PARAMETER / CUDA_ERROR_MODEL_LOAD_FAILED (+ detail). */
+int gguf_value_elem(const gguf_value *arr, uint64_t i, gguf_value *out);
+/** Check that v is a well-formed value (every length and count within v->size). */
+int gguf_value_check(const gguf_value *v);
+
 /* --- tensors --- */
 int64_t gguf_n_tensors(const gguf_file *f);
 const gguf_tensor_info *gguf_tensor(const gguf_file *f, int64_t i);

@@ -35,6 +35,13 @@ int gguf_writer_set_arr(gguf_writer *w, const char *key, enum gguf_type elem_typ
 int gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,
                             const uint64_t *lens, uint64_t n);
 
+/* Added by B: values of any type in serialised form (see gguf_value in gguf.h), e.g. copied
+ * from a file being read, and arrays of arrays. The value is validated and copied. */
+int gguf_writer_set_value(gguf_writer *w, const char *key, const gguf_value *v);
+/** Array of n arrays; inner[i] must each be a GGUF_TYPE_ARRAY value. */
+int gguf_writer_set_arr_arr(gguf_writer *w, const char *key, const gguf_value *inner,
+                            uint64_t n);
+
 /** Add a tensor whose data (nbytes for type and shape) is copied. */
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                            const uint64_t *ne, const void *data);

@@ -1,1 +1,13 @@
-# ops sources (owned by the component)
+# runtime/ops: the shared kernel library (wp_ops) for the host (reference) and CUDA backends.
+runtime_libwrk_la_SOURCES += runtime/ops/ops.h runtime/ops/ops_internal.h \
+	runtime/ops/ops_check.c \
+	runtime/ops/host/host_ops.h runtime/ops/host/host_ops.c \
+	runtime/ops/host/host_matmul.c runtime/ops/host/host_attention.c
+if HAVE_CUDA
+runtime_libwrk_la_SOURCES += runtime/ops/cuda/cuda_common.cuh \
+	runtime/ops/cuda/quant_traits.cuh runtime/ops/cuda/cuda_ops.h \
+	runtime/ops/cuda/cuda_ops.cu runtime/ops/cuda/matmul.cu \
+	runtime/ops/cuda/get_rows.cu runtime/ops/cuda/attention.cu
+else
+runtime_libwrk_la_SOURCES += runtime/ops/ops_nocuda.c
+endif

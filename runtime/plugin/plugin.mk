@@ -1,1 +1,2 @@
-# plugin sources (owned by the component)
+# runtime/plugin: the architecture plugin registry on libltdl.
+runtime_libwrk_la_SOURCES += runtime/plugin/registry.h runtime/plugin/registry.c

@@ -1,0 +1,99 @@
+/*
+ * llama_kernels_cuda.cu - the CUDA kernel set of the llama plugin: RoPE (normal and NeoX
+ * pair layouts) and SwiGLU, launched on the context's stream (host->stream).
+ *
+ * Math as in llama_kernels_host.c (the oracle, checked against it by tests/llama):
+ *   theta = (pos * freq_scale) * base^(-2i/rope_dim) / freq_factor[i]
+ *   (a, b) -> (a cos theta - b sin theta, a sin theta + b cos theta)
+ *   swiglu: g = g / (1 + exp(-g)) * u
+ * Build: part of plugins/llama.la when configured with CUDA; test: tests/llama/llama_cuda.
+ */
+#include <cuda_runtime.h>
+
+#include "llama.h"
+
+// ----------------------------------------------------------------------------------------
+// GPU kernels
+
+// One thread per (row, head, pair). The angle is computed in double: a rotation of a large
+// position in float loses the low bits of theta, and the kernel is far from the bottleneck.
+__global__ void rope_forward_kernel1(float *x, int n, int n_heads, int head_dim, int pos,
+                                     int rope_dim, int neox, float freq_base,
+                                     float freq_scale, const float *freq_factors)
+{
+    const int half = rope_dim / 2;
+    const long long total = (long long)n * n_heads * half;
+    long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= total)
+        return;
+    const int i = (int)(idx % half);
+    const long long row_head = idx / half;          /* t * n_heads + head */
+    const int t = (int)(row_head / n_heads);
+    double theta = (double)(pos + t) * (double)freq_scale *
+                   pow((double)freq_base, -2.0 * i / rope_dim);
+    if (freq_factors)
+        theta /= (double)freq_factors[i];
+    double sd, cd;
+    sincos(theta, &sd, &cd);
+    const float cs = (float)cd, sn = (float)sd;
+    const int stride = neox ? half : 1;
+    float *v = x + row_head * head_dim + (neox ? i : 2 * i);
+    const float a = v[0], b = v[stride];
+    v[0] = a * cs - b * sn;
+    v[stride] = a * sn + b * cs;
+}
+
+// Elementwise, grid-stride.
+__global__ void swiglu_forward_kernel1(float *gate, const float *up, size_t count)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count;
+         i += (size_t)gridDim.x * blockDim.x) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Launchers
+
+// Turn the launch status into our error code with a detail naming the kernel.
+static int llama_cuda_check(const wp_host *host, const char *what)
+{
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess)
+        return host->set_error(host, CUDA_ERROR_KERNEL_LAUNCH_FAILED, "llama %s: %s", what,
+                               cudaGetErrorString(err));
+    return CUDA_SUCCESS;
+}
+
+static int llama_rope_cuda(const wp_host *host, float *x, int n, int n_heads, int head_dim,
+                           int pos, const llama_rope *r)
+{
+    const long long total = (long long)n * n_heads * (r->rope_dim / 2);
+    if (total <= 0)
+        return CUDA_SUCCESS;
+    const int block = 256;
+    const unsigned grid = (unsigned)((total + block - 1) / block);
+    rope_forward_kernel1<<<grid, block, 0, (cudaStream_t)host->stream>>>(
+        x, n, n_heads, head_dim, pos, r->rope_dim, r->layout == LLAMA_ROPE_NEOX,
+        r->freq_base, r->freq_scale, r->freq_factors);
+    return llama_cuda_check(host, "rope_forward_kernel1");
+}
+
+static int llama_swiglu_cuda(const wp_host *host, float *gate, const float *up, size_t count)
+{
+    if (count == 0)
+        return CUDA_SUCCESS;
+    const int block = 256;
+    size_t blocks = (count + block - 1) / block;
+    const unsigned grid = (unsigned)(blocks < 65535 ? blocks : 65535);
+    swiglu_forward_kernel1<<<grid, block, 0, (cudaStream_t)host->stream>>>(gate, up, count);
+    return llama_cuda_check(host, "swiglu_forward_kernel1");
+}
+
+static const llama_kernels llama_cuda_set = { llama_rope_cuda, llama_swiglu_cuda };
+
+extern "C" const llama_kernels *llama_kernels_cuda(void)
+{
+    return &llama_cuda_set;
+}

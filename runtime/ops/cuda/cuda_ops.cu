@@ -1,0 +1,120 @@
+/*
+ * cuda_ops.cu - the CUDA kernel set's element-wise ops (add, rms_norm), copies, synchronize,
+ * and the wp_ops table gathering them with matmul.cu, get_rows.cu and attention.cu.
+ * All work is queued on (cudaStream_t)host->stream.
+ */
+#include "config.h"
+
+#include "ops/cuda/cuda_common.cuh"
+#include "ops/cuda/cuda_ops.h"
+#include "ops/ops.h"
+#include "ops/ops_internal.h"
+
+#define NORM_THREADS 256
+
+// ----------------------------------------------------------------------------------------
+// GPU kernels
+
+__global__ void add_kernel(float *__restrict__ y, const float *__restrict__ x, size_t n)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        y[i] += x[i];
+}
+
+/* One block per row: fp32 sum of squares reduced through warp shuffles and shared memory,
+ * then out = x * rsqrt(mean + eps) * weight. out may alias x: each thread rewrites only the
+ * elements it read, after the reduction. */
+__global__ void __launch_bounds__(NORM_THREADS)
+rms_norm_kernel(const float *x, const float *__restrict__ weight, float *out, int width,
+                float eps)
+{
+    __shared__ float partial[NORM_THREADS / 32];
+    const float *xr = x + (size_t)blockIdx.x * width;
+    float *orow = out + (size_t)blockIdx.x * width;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < width; i += NORM_THREADS)
+        ss = fmaf(xr[i], xr[i], ss);
+    ss = warp_sum(ss);
+    if ((threadIdx.x & 31) == 0)
+        partial[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    float total = 0.0f;
+#pragma unroll
+    for (int w = 0; w < NORM_THREADS / 32; w++)
+        total += partial[w];
+    const float inv = 1.0f / sqrtf(total / (float)width + eps);
+    for (int i = threadIdx.x; i < width; i += NORM_THREADS)
+        orow[i] = xr[i] * inv * weight[i];
+}
+
+// ----------------------------------------------------------------------------------------
+// Launchers
+
+static int cuda_add(const wp_host *host, float *y, const float *x, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!y || !x)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "add: NULL buffer");
+    const size_t blocks = (n + 255) / 256;
+    add_kernel<<<(unsigned)(blocks < 8192 ? blocks : 8192), 256, 0, wrk_stream(host)>>>(y, x, n);
+    return wrk_cuda_launch_check("add");
+}
+
+static int cuda_rms_norm(const wp_host *host, const float *x, const float *weight, float *out,
+                         int n_rows, int width, float eps)
+{
+    int rc = wrk_ops_check_rms_norm(x, weight, out, n_rows, width, eps);
+    if (rc || n_rows == 0)
+        return rc;
+    rms_norm_kernel<<<(unsigned)n_rows, NORM_THREADS, 0, wrk_stream(host)>>>(x, weight, out, width,
+                                                                           eps);
+    return wrk_cuda_launch_check("rms_norm");
+}
+
+/* Device -> host: queued on the stream, then the stream is waited for so dst is ready. */
+static int cuda_to_host(const wp_host *host, void *dst, const void *src, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!dst || !src)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "to_host: NULL buffer");
+    cudaStream_t st = wrk_stream(host);
+    int rc = wrk_cuda_check(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, st),
+                            "to_host: cudaMemcpyAsync");
+    if (!rc)
+        rc = wrk_cuda_check(cudaStreamSynchronize(st), "to_host: cudaStreamSynchronize");
+    return rc;
+}
+
+/* Host -> device, ordered on the stream. src is pageable memory in general, from which the
+ * CUDA runtime stages the bytes before this returns, so the caller may reuse src at once. */
+static int cuda_from_host(const wp_host *host, void *dst, const void *src, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!dst || !src)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "from_host: NULL buffer");
+    return wrk_cuda_check(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, wrk_stream(host)),
+                          "from_host: cudaMemcpyAsync");
+}
+
+static int cuda_synchronize(const wp_host *host)
+{
+    int rc = wrk_cuda_check(cudaStreamSynchronize(wrk_stream(host)), "synchronize");
+    if (!rc)
+        rc = wrk_cuda_check(cudaGetLastError(), "synchronize: pending error");
+    return rc;
+}
+
+static const wp_ops cuda_ops = {
+    WORKER_PLUGIN_ABI_MAJOR, WORKER_PLUGIN_ABI_MINOR, sizeof(wp_ops),
+    wrk_cuda_matmul, wrk_cuda_get_rows, wrk_cuda_attention, cuda_add, cuda_rms_norm,
+    cuda_to_host, cuda_from_host, cuda_synchronize,
+};
+
+extern "C" const wp_ops *wrk_ops_cuda(void)
+{
+    return &cuda_ops;
+}

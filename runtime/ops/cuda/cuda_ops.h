@@ -1,0 +1,26 @@
+/*
+ * cuda_ops.h - entry points of the CUDA kernel set (one .cu each), gathered into the wp_ops
+ * table by cuda_ops.cu. Each follows the contract of its wp_ops member: device pointers,
+ * work queued on (cudaStream_t)host->stream, CudaErrorCode + wrk_error detail on failure.
+ */
+#ifndef WRK_CUDA_OPS_H
+#define WRK_CUDA_OPS_H
+
+#include "worker_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int wrk_cuda_matmul(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
+                    const float *bias);
+int wrk_cuda_get_rows(const wp_host *host, const wp_tensor *table, const int32_t *ids, int n,
+                      float *out);
+int wrk_cuda_attention(const wp_host *host, const wp_attention_params *p, const float *q,
+                       const float *k, const float *v, float *k_cache, float *v_cache,
+                       float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

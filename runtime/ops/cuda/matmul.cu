@@ -1,0 +1,268 @@
+/*
+ * matmul.cu - y[n][out] = x[n][in] * W^T (+ bias) on the GPU, for every weight type.
+ *
+ * Decode (n small) is bound by reading W once: one warp per output row streams the row with
+ * wide read-only loads (16 bytes where the layout allows), UNROLL items in flight per lane
+ * before the first use, dequantizes in registers, and multiplies each weight by up to 8
+ * columns of x at once (x is small and stays in L1/L2), accumulating in fp32 and reducing
+ * with warp shuffles. Larger n runs the same kernel over tiles of 8 columns (one launch for
+ * the full tiles, one for the rest), except F32 weights with n > 8, which go through cuBLAS
+ * SGEMM (fp32 compute, default math: no TF32). A tensor-core prefill path for F16/BF16 and tiled
+ * dequantization into GEMM for quantized types are later work (issue 8).
+ *
+ * Test: tests/ops/test_ops_cuda (against the host set); time: tests/ops/bench_gemv.
+ */
+#include "config.h"
+
+#include <cublas_v2.h>
+
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/quant_traits.cuh"
+#include "ops/ops_internal.h"
+
+#define GEMV_WARPS 4   /* output rows per CUDA block: one per warp */
+#define GEMV_MAXCOLS 8 /* columns of x sharing one read of W */
+
+// ----------------------------------------------------------------------------------------
+// GPU kernels
+
+/* Dot of one dequantized item (v) with NC columns of x at element e0 of the row; XV: x rows
+ * are 16-byte aligned so runs of 4 load as float4. */
+template <class T, int NC, bool XV>
+__device__ __forceinline__ void gemv_item_fma(const float *v, const float *__restrict__ x,
+                                              int in, int e0, float *acc)
+{
+#pragma unroll
+    for (int c = 0; c < NC; c++) {
+        const float *xc = x + (size_t)c * in + e0;
+        float s = 0.0f;
+#pragma unroll
+        for (int r = 0; r < T::NRUN; r++) {
+            if constexpr (XV && T::RUNLEN % 4 == 0) {
+#pragma unroll
+                for (int j = 0; j < T::RUNLEN; j += 4) {
+                    const float4 xv = __ldg((const float4 *)(xc + r * T::RUNSTRIDE + j));
+                    const float *w = v + r * T::RUNLEN + j;
+                    s = fmaf(w[0], xv.x, s);
+                    s = fmaf(w[1], xv.y, s);
+                    s = fmaf(w[2], xv.z, s);
+                    s = fmaf(w[3], xv.w, s);
+                }
+            } else {
+#pragma unroll
+                for (int j = 0; j < T::RUNLEN; j++)
+                    s = fmaf(v[r * T::RUNLEN + j], __ldg(xc + r * T::RUNSTRIDE + j), s);
+            }
+        }
+        acc[c] += s;
+    }
+}
+
+/* One warp per output row of W (row_bytes apart), NC columns of x/y. Items are walked
+ * lane, lane + 32, ...: UNROLL of them are loaded before any is used. The register cap
+ * (>= 5 blocks = 20 warps per SM for decode) keeps enough loads in flight per SM. */
+template <class T, int NC, bool XV>
+__global__ void __launch_bounds__(GEMV_WARPS * 32)
+matmul_gemv_kernel(const uint8_t *__restrict__ W, size_t row_bytes, int in, int out,
+                   const float *__restrict__ x, float *__restrict__ y,
+                   const float *__restrict__ bias)
+{
+    constexpr int NV = T::NRUN * T::RUNLEN;
+    constexpr int U = T::UNROLL;
+    const int lane = threadIdx.x & 31;
+    const int row = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
+    if (row >= out)
+        return; /* whole warps only: no block-wide barrier below */
+    const size_t col0 = (size_t)blockIdx.y * NC;
+    x += col0 * in;
+    y += col0 * out;
+    const uint8_t *wr = W + (size_t)row * row_bytes;
+    const int n_items = (in / T::QK) * T::TPB;
+    const int sub = lane % T::TPB; /* constant per lane: TPB divides 32 */
+    const int e_sub = T::start(sub);
+
+    float acc[NC];
+#pragma unroll
+    for (int c = 0; c < NC; c++)
+        acc[c] = 0.0f;
+
+    for (int base = 0; base < n_items; base += 32 * U) {
+        typename T::Raw raw[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int it = base + u * 32 + lane;
+            if (it < n_items)
+                raw[u] = T::fetch(wr + (size_t)(it / T::TPB) * T::BYTES, sub);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int it = base + u * 32 + lane;
+            if (it < n_items) {
+                float v[NV];
+                T::dequant(raw[u], sub, v);
+                gemv_item_fma<T, NC, XV>(v, x, in, (it / T::TPB) * T::QK + e_sub, acc);
+            }
+        }
+    }
+    /* lane c writes column c */
+    float mine = 0.0f;
+#pragma unroll
+    for (int c = 0; c < NC; c++) {
+        const float s = warp_sum(acc[c]);
+        if (lane == c)
+            mine = s;
+    }
+    if (lane < NC)
+        y[(size_t)lane * out + row] = bias ? mine + __ldg(bias + row) : mine;
+}
+
+/* y[c][r] += bias[r] after a cuBLAS product. */
+__global__ void matmul_bias_kernel(float *__restrict__ y, const float *__restrict__ bias,
+                                   int out, size_t total)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x)
+        y[i] += __ldg(bias + i % out);
+}
+
+// ----------------------------------------------------------------------------------------
+// Launchers
+
+/* Launch the tile kernel with NC columns over n_tiles tiles starting at column col0. */
+template <class T, int NC>
+static void gemv_launch_nc(cudaStream_t st, const uint8_t *W, size_t row_bytes, int in, int out,
+                           const float *x, float *y, const float *bias, int n_tiles, bool xv,
+                           int col0)
+{
+    dim3 grid((unsigned)((out + GEMV_WARPS - 1) / GEMV_WARPS), (unsigned)n_tiles);
+    x += (size_t)col0 * in;
+    y += (size_t)col0 * out;
+    if (xv)
+        matmul_gemv_kernel<T, NC, true><<<grid, GEMV_WARPS * 32, 0, st>>>(W, row_bytes, in, out, x, y, bias);
+    else
+        matmul_gemv_kernel<T, NC, false><<<grid, GEMV_WARPS * 32, 0, st>>>(W, row_bytes, in, out, x, y, bias);
+}
+
+/* All n columns: full tiles of 8, then one launch for the remaining 1..7. */
+template <class T>
+static int gemv_launch(cudaStream_t st, const wp_tensor *w, const float *x, float *y, int n,
+                       const float *bias, bool xv)
+{
+    const uint8_t *W = (const uint8_t *)w->data;
+    const size_t row_bytes = (size_t)wrk_ops_row_bytes(w);
+    const int in = (int)w->ne[0], out = (int)w->ne[1];
+    const int full = n / GEMV_MAXCOLS, rest = n % GEMV_MAXCOLS;
+    if (full > 0) {
+        gemv_launch_nc<T, 8>(st, W, row_bytes, in, out, x, y, bias, full, xv, 0);
+        int rc = wrk_cuda_launch_check("matmul gemv");
+        if (rc)
+            return rc;
+    }
+    const int c0 = full * GEMV_MAXCOLS;
+    switch (rest) {
+    case 0: return 0;
+    case 1: gemv_launch_nc<T, 1>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
+    case 2: gemv_launch_nc<T, 2>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
+    case 3: gemv_launch_nc<T, 3>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
+    case 4: gemv_launch_nc<T, 4>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
+    case 5: gemv_launch_nc<T, 5>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
+    case 6: gemv_launch_nc<T, 6>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
+    default: gemv_launch_nc<T, 7>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
+    }
+    return wrk_cuda_launch_check("matmul gemv");
+}
+
+static const char *cublas_status_name(cublasStatus_t s)
+{
+    switch (s) {
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default: return "cuBLAS error";
+    }
+}
+
+/* F32 prefill: column-major view y^T(out x n) = W(row-major out x in)^T-view * x^T, i.e.
+ * SGEMM(T, N) with lda = ldb = in, ldc = out; fp32 math. */
+static int sgemm_launch(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
+                        const float *bias)
+{
+    cublasHandle_t h = (cublasHandle_t)host->cublas;
+    const int in = (int)w->ne[0], out = (int)w->ne[1];
+    const float one = 1.0f, zero = 0.0f;
+    cublasStatus_t s = cublasSetStream(h, wrk_stream(host));
+    if (s == CUBLAS_STATUS_SUCCESS)
+        s = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH); /* no TF32 */
+    if (s == CUBLAS_STATUS_SUCCESS)
+        s = cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, (const float *)w->data,
+                        in, x, in, &zero, y, out);
+    if (s != CUBLAS_STATUS_SUCCESS)
+        return wrk_error(CUDA_ERROR_INFERENCE_FAILED, "matmul %s (F32 %dx%d, n=%d): cublasSgemm: %s",
+                         w->name ? w->name : "(unnamed)", in, out, n, cublas_status_name(s));
+    if (!bias)
+        return 0;
+    const size_t total = (size_t)n * out;
+    const unsigned blocks = (unsigned)((total + 255) / 256 < 4096 ? (total + 255) / 256 : 4096);
+    matmul_bias_kernel<<<blocks, 256, 0, wrk_stream(host)>>>(y, bias, out, total);
+    return wrk_cuda_launch_check("matmul bias");
+}
+
+static inline bool aligned16(const void *p)
+{
+    return ((uintptr_t)p & 15u) == 0;
+}
+
+extern "C" int wrk_cuda_matmul(const wp_host *host, const wp_tensor *w, const float *x, float *y,
+                               int n, const float *bias)
+{
+    int rc = wrk_ops_check_matmul(w, x, y, n);
+    if (rc || n == 0)
+        return rc;
+    const cudaStream_t st = wrk_stream(host);
+    const uint64_t in = w->ne[0];
+    /* float4 x loads need every column start aligned: base aligned and in % 4 == 0 */
+    const bool xv = aligned16(x) && in % 4 == 0;
+    const bool wv = aligned16(w->data);
+    const char *name = w->name ? w->name : "(unnamed)";
+    /* element loads need natural alignment: 4 for F32 rows, 2 for the f16 fields elsewhere */
+    if (((uintptr_t)w->data & (w->type == WP_DTYPE_F32 ? 3u : 1u)) != 0 || ((uintptr_t)x & 3u))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "matmul %s: misaligned weight data %p or x %p", name, w->data,
+                         (const void *)x);
+    switch (w->type) {
+    case WP_DTYPE_F32:
+        if (n > GEMV_MAXCOLS && host && host->cublas)
+            return sgemm_launch(host, w, x, y, n, bias);
+        rc = (wv && in % 4 == 0) ? gemv_launch<TraitF32V>(st, w, x, y, n, bias, xv)
+                                 : gemv_launch<TraitF32S>(st, w, x, y, n, bias, xv);
+        break;
+    case WP_DTYPE_F16:
+        rc = (wv && in % 8 == 0) ? gemv_launch<TraitF16V>(st, w, x, y, n, bias, xv)
+                                 : gemv_launch<TraitF16S>(st, w, x, y, n, bias, xv);
+        break;
+    case WP_DTYPE_BF16:
+        rc = (wv && in % 8 == 0) ? gemv_launch<TraitBF16V>(st, w, x, y, n, bias, xv)
+                                 : gemv_launch<TraitBF16S>(st, w, x, y, n, bias, xv);
+        break;
+    case WP_DTYPE_Q8_0: rc = gemv_launch<TraitQ8_0>(st, w, x, y, n, bias, xv); break;
+    case WP_DTYPE_Q4_0: rc = gemv_launch<TraitQ4_0>(st, w, x, y, n, bias, xv); break;
+    case WP_DTYPE_Q4_K:
+        if (!wv)
+            return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                             "matmul %s: Q4_K data must be 16-byte aligned in device memory",
+                             name);
+        rc = gemv_launch<TraitQ4_K>(st, w, x, y, n, bias, xv);
+        break;
+    case WP_DTYPE_Q6_K: rc = gemv_launch<TraitQ6_K>(st, w, x, y, n, bias, xv); break;
+    default:
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "matmul %s: unsupported type %u", name,
+                         w->type);
+    }
+    if (rc)
+        wrk_error_prefix("matmul %s (type %u, %llux%llu, n=%d): ", name, w->type,
+                         (unsigned long long)w->ne[0], (unsigned long long)w->ne[1], n);
+    return rc;
+}

@@ -1,0 +1,86 @@
+/*
+ * host_ops.c - the reference (host memory) kernel set: the element-wise ops, copies, and
+ * the wp_ops table that gathers them with matmul/get_rows/attention.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/wrk_error.h"
+#include "ops/host/host_ops.h"
+#include "ops/ops.h"
+#include "ops/ops_internal.h"
+
+/* y[i] += x[i]. */
+static int host_add(const wp_host *host, float *y, const float *x, size_t n)
+{
+    (void)host;
+    if (n && (!y || !x))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "add: NULL buffer");
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
+    return 0;
+}
+
+/* out[r] = x[r] * (1 / sqrt(mean(x[r]^2) + eps)) * weight; in place allowed since each
+ * row's sum of squares is complete before its first write. */
+static int host_rms_norm(const wp_host *host, const float *x, const float *weight, float *out,
+                         int n_rows, int width, float eps)
+{
+    (void)host;
+    int rc = wrk_ops_check_rms_norm(x, weight, out, n_rows, width, eps);
+    if (rc)
+        return rc;
+    for (int r = 0; r < n_rows; r++) {
+        const float *xr = x + (size_t)r * width;
+        float *orow = out + (size_t)r * width;
+        float ss = 0.0f;
+        for (int i = 0; i < width; i++)
+            ss += xr[i] * xr[i];
+        const float inv = 1.0f / sqrtf(ss / (float)width + eps);
+        for (int i = 0; i < width; i++)
+            orow[i] = xr[i] * inv * weight[i];
+    }
+    return 0;
+}
+
+/* Backend memory is host memory here: both copies are plain memcpy. */
+static int host_copy(void *dst, const void *src, size_t n, const char *what)
+{
+    if (n && (!dst || !src))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "%s: NULL buffer", what);
+    if (n)
+        memcpy(dst, src, n);
+    return 0;
+}
+
+static int host_to_host(const wp_host *host, void *dst, const void *src, size_t n)
+{
+    (void)host;
+    return host_copy(dst, src, n, "to_host");
+}
+
+static int host_from_host(const wp_host *host, void *dst, const void *src, size_t n)
+{
+    (void)host;
+    return host_copy(dst, src, n, "from_host");
+}
+
+/* Host kernels run synchronously: nothing is ever queued. */
+static int host_synchronize(const wp_host *host)
+{
+    (void)host;
+    return 0;
+}
+
+static const wp_ops host_ops = {
+    WORKER_PLUGIN_ABI_MAJOR, WORKER_PLUGIN_ABI_MINOR, sizeof(wp_ops),
+    wrk_host_matmul, wrk_host_get_rows, wrk_host_attention, host_add, host_rms_norm,
+    host_to_host, host_from_host, host_synchronize,
+};
+
+const wp_ops *wrk_ops_host(void)
+{
+    return &host_ops;
+}

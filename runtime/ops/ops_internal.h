@@ -1,0 +1,41 @@
+/*
+ * ops_internal.h - what the backends of the kernel library share: argument checks that give
+ * the same error code and detail on every backend. C, callable from the .cu launchers.
+ */
+#ifndef WRK_OPS_INTERNAL_H
+#define WRK_OPS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "worker_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Check a matmul: w a 2-D weight of a supported type whose ne[0] is a whole number of
+ *  blocks, x/y non-NULL, n >= 0. 0 or CUDA_ERROR_INVALID_PARAMETER with a detail. */
+int wrk_ops_check_matmul(const wp_tensor *w, const float *x, const float *y, int n);
+
+/** Check a get_rows: table as for matmul, ids/out non-NULL, every id in [0, ne[1]). */
+int wrk_ops_check_get_rows(const wp_tensor *table, const int32_t *ids, int n,
+                           const float *out);
+
+/** Check attention parameters and pointers: positive heads/head_dim, n_heads a multiple of
+ *  n_kv_heads, 0 <= pos, pos + n_tokens <= n_ctx. */
+int wrk_ops_check_attention(const wp_attention_params *p, const float *q, const float *k,
+                            const float *v, const float *k_cache, const float *v_cache,
+                            const float *out);
+
+/** Check an rms_norm: pointers non-NULL, n_rows >= 0, width > 0, eps >= 0 and finite. */
+int wrk_ops_check_rms_norm(const float *x, const float *weight, const float *out, int n_rows,
+                           int width, float eps);
+
+/** Bytes of one row of a weight tensor (ne[0] elements of its type). */
+uint64_t wrk_ops_row_bytes(const wp_tensor *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,3 @@
+# runtime/session: inference jobs behind the FFI, worker_tokenize/worker_detokenize.
+runtime_libwrk_la_SOURCES += runtime/session/session.h runtime/session/session.c \
+	runtime/session/textout.h runtime/session/textout.c runtime/session/tokenize_api.c

@@ -1,0 +1,135 @@
+/*
+ * llama_cuda.c - the llama plugin on the CUDA backend against the host backend (the
+ * oracle of every CUDA kernel) for every weight type, against the independent oracle for
+ * F32, token-by-token decode against prefill, a prompt longer than one batch, and greedy
+ * agreement. Exits 77 (SKIP) without a CUDA device.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "llama_testutil.h"
+
+#define N_TOK 21
+
+/* Widths that every type's block size divides. llama: normal RoPE, untied; qwen2: NeoX
+ * RoPE over half of each head, biases, GQA 4:1, tied. */
+static const lt_spec cspecs[] = {
+    { "llama", 256, 4, 2, 512, 2, 300, 0, 1024, 10000.0f, 1e-5f, 0, 0 },
+    { "qwen2", 256, 4, 1, 768, 2, 320, 32, 1024, 1000000.0f, 1e-6f, 1, 1 },
+};
+static const uint32_t ctypes[] = { WP_DTYPE_F32, WP_DTYPE_F16, WP_DTYPE_BF16, WP_DTYPE_Q8_0,
+                                   WP_DTYPE_Q4_0, WP_DTYPE_Q4_K, WP_DTYPE_Q6_K };
+#define N_CTYPES (int)(sizeof(ctypes) / sizeof(ctypes[0]))
+
+/* F32 is computed in fp32 on both sides; other types may use reduced-precision
+ * activations on the GPU (cuBLAS F16/BF16, q8 activations for quantized GEMV). */
+static double tol_for(uint32_t type)
+{
+    return type == WP_DTYPE_F32 ? 1e-4 : 1e-2;
+}
+
+/* GPU logits equal host logits for prefill and for decode. Loop index: spec * types. */
+START_TEST(test_gpu_matches_host)
+{
+    const lt_spec *s = &cspecs[_i / N_CTYPES];
+    uint32_t type = ctypes[_i % N_CTYPES], V = s->vocab;
+    lt_weights *w = lt_weights_random(s, 700 + _i);
+    ck_assert_int_eq(lt_write_gguf(w, type, lt_path("m.gguf"), NULL), 0);
+    int32_t tok[N_TOK];
+    lt_random_tokens(tok, N_TOK, V, 800 + _i);
+    size_t n = (size_t)N_TOK * V;
+    float *host = malloc(n * sizeof(float)), *gpu = malloc(n * sizeof(float)),
+          *dec = malloc(n * sizeof(float)), *ref = malloc(n * sizeof(float));
+
+    CudaContext *hctx, *gctx;
+    CudaModel *hm = lt_load("host", lt_path("m.gguf"), &hctx);
+    ck_assert_int_eq(lt_prefill(hm, tok, N_TOK, 0, host), 0);
+    lt_unload(hm, hctx);
+
+    CudaModel *gm = lt_load("cuda:0", lt_path("m.gguf"), &gctx);
+    ck_assert_int_eq(lt_prefill(gm, tok, N_TOK, 0, gpu), 0);
+    ck_assert_int_eq(lt_decode(gm, tok, N_TOK, dec), 0);
+    int err = -1;
+    ck_assert_msg(cuda_check_vram_residency(gm, &err), "residency: %d %s", err,
+                  worker_last_error_detail());
+    lt_unload(gm, gctx);
+
+    double e_p = lt_rel_err(gpu, host, n), e_d = lt_rel_err(dec, host, n);
+    ck_assert_msg(e_p <= tol_for(type), "%s type %u: GPU prefill vs host %g", s->arch, type,
+                  e_p);
+    ck_assert_msg(e_d <= tol_for(type), "%s type %u: GPU decode vs host %g", s->arch, type,
+                  e_d);
+    if (type == WP_DTYPE_F32) {
+        lt_reference_forward(w, tok, N_TOK, ref);
+        double e_r = lt_rel_err(gpu, ref, n);
+        ck_assert_msg(e_r <= 1e-4, "%s: GPU vs oracle %g", s->arch, e_r);
+    }
+    free(host);
+    free(gpu);
+    free(dec);
+    free(ref);
+    lt_weights_free(w);
+}
+END_TEST
+
+/* A prompt longer than one batch (chunks at positions up to 599) and a greedy
+ * continuation agree between GPU and host. */
+START_TEST(test_long_prompt_and_greedy)
+{
+    const lt_spec *s = &cspecs[_i];
+    uint32_t V = s->vocab;
+    enum { N_LONG = 600, N_GEN = 32 };
+    lt_weights *w = lt_weights_random(s, 900 + _i);
+    ck_assert_int_eq(lt_write_gguf(w, WP_DTYPE_F32, lt_path("l.gguf"), NULL), 0);
+    int32_t *tok = malloc(N_LONG * sizeof(int32_t));
+    lt_random_tokens(tok, N_LONG, V, 1000 + _i);
+    size_t n = (size_t)N_LONG * V;
+    float *host = malloc(n * sizeof(float)), *gpu = malloc(n * sizeof(float));
+    int32_t g_host[N_GEN], g_gpu[N_GEN];
+
+    CudaContext *hctx, *gctx;
+    CudaModel *hm = lt_load("host", lt_path("l.gguf"), &hctx);
+    int chunk = (int)hm->info.max_batch < N_LONG ? (int)hm->info.max_batch : 256;
+    ck_assert_int_eq(lt_prefill(hm, tok, N_LONG, chunk, host), 0);
+    ck_assert_int_eq(lt_greedy(hm, tok, 24, N_GEN, g_host), 0);
+    lt_unload(hm, hctx);
+    CudaModel *gm = lt_load("cuda:0", lt_path("l.gguf"), &gctx);
+    ck_assert_int_eq(lt_prefill(gm, tok, N_LONG, chunk, gpu), 0);
+    ck_assert_int_eq(lt_greedy(gm, tok, 24, N_GEN, g_gpu), 0);
+    lt_unload(gm, gctx);
+
+    double e = lt_rel_err(gpu, host, n);
+    ck_assert_msg(e <= 1e-4, "%s: long prompt GPU vs host %g", s->arch, e);
+    for (int i = 0; i < N_GEN; i++)
+        ck_assert_msg(g_gpu[i] == g_host[i], "%s: greedy token %d: GPU %d host %d", s->arch,
+                      i, g_gpu[i], g_host[i]);
+    free(tok);
+    free(host);
+    free(gpu);
+    lt_weights_free(w);
+}
+END_TEST
+
+static void teardown(void)
+{
+    lt_rmtree();
+}
+
+int main(void)
+{
+    if (!lt_have_gpu())
+        return 77;
+    Suite *s = suite_create("llama_cuda");
+    TCase *tc = tcase_create("cuda");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, test_gpu_matches_host, 0, 2 * N_CTYPES);
+    tcase_add_loop_test(tc, test_long_prompt_and_greedy, 0, 2);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

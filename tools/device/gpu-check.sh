@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Build and test on the GPU machine in one call (device time is scarce).
+#   tools/device/gpu-check.sh [steps...]    steps: build check refs bench sanitize
+# Needs .devdeps (../shared/tools/device-deps .devdeps) carried. Results go to $OUT.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+out=${OUT:-/tmp/out}; mkdir -p "$out"
+steps=${*:-build check}
+. "$src/.devdeps/env.sh"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+b=/tmp/build-gpu
+log() { echo "== $* ($(date +%T))"; }
+for s in $steps; do
+  case $s in
+  build)
+    log build
+    (cd "$src" && autoreconf -fi >/dev/null 2>&1) || { echo autoreconf failed; exit 1; }
+    mkdir -p $b && cd $b && "$src/configure" -q >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
+    make -j16 >"$out/build.log" 2>&1 || { grep -E "error|Error" "$out/build.log" | head -40; exit 1; }
+    make -j16 check TESTS= >>"$out/build.log" 2>&1 || { grep -E "error|Error" "$out/build.log" | head -40; exit 1; }
+    ;;
+  check)
+    log check
+    cd $b && make -j8 check >"$out/check.log" 2>&1; rc=$?
+    grep -E "^(PASS|FAIL|SKIP|XFAIL|ERROR|XPASS):|^# " "$out/check.log" | tail -80
+    cp $b/test-suite.log "$out/" 2>/dev/null
+    find $b/tests -name '*.log' -newer "$out/configure.log" | tar czf "$out/test-logs.tgz" -T - 2>/dev/null
+    ;;
+  refs)
+    log refs
+    mkdir -p /tmp/refs/llama /tmp/refs/gpt
+    [ -f "$src/tests/reference/make_reference.py" ] && python3 "$src/tests/reference/make_reference.py" /tmp/refs/llama
+    [ -f "$src/tests/gpt/make_gpt_reference.py" ] && python3 "$src/tests/gpt/make_gpt_reference.py" /tmp/refs/gpt
+    tar czf "$out/refs.tgz" -C /tmp/refs . && ls -la /tmp/refs/*
+    ;;
+  sanitize)
+    log sanitize
+    cd $b && for t in ${SANITIZE_TESTS:-}; do
+      /usr/local/cuda/bin/compute-sanitizer --error-exitcode 9 "$t" >"$out/sanitize-$(basename $t).log" 2>&1; echo "sanitize $t rc=$?"; tail -3 "$out/sanitize-$(basename $t).log"; done
+    ;;
+  bench)
+    log bench
+    cd $b && [ -x tests/ops/bench_gemv ] && tests/ops/bench_gemv | tee "$out/bench_gemv.txt"
+    ;;
+  esac
+done
