@@ -6,7 +6,7 @@ runtime_libwrk_la_SOURCES =
 runtime_libwrk_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(INIH_CFLAGS) $(PCRE2_CFLAGS)
 runtime_libwrk_la_LIBADD = $(INIH_LIBS) $(PCRE2_LIBS) $(LTDL_LIBS) -lm
 if HAVE_CUDA
-runtime_libwrk_la_LIBADD += -L$(CUDA_LIBDIR) $(CUDA_LIBS)
+runtime_libwrk_la_LIBADD += -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lstdc++
 endif
 
 # Link flags for any final program or library that contains libwrk.

@@ -44,6 +44,7 @@ static void request_shutdown(void)
 
 static int gpu_of(const char *device)
 {
+    if (strcmp(device, "cuda") == 0) return 0;
     return strncmp(device, "cuda:", 5) == 0 ? atoi(device + 5) : -1;
 }
 
@@ -153,7 +154,7 @@ int main(int argc, char **argv)
                                 "job from the prompt and max_tokens"));
 
     /* 1. context */
-    if (strncmp(o.cfg.device, "cuda:", 5) == 0 && cuda_get_device_count() == 0) {
+    if (strncmp(o.cfg.device, "cuda", 4) == 0 && cuda_get_device_count() == 0) {
         startup_failed(&o, "context", CUDA_ERROR_DEVICE_NOT_FOUND,
                        "no CUDA device (or no driver) on this machine; run with --device host "
                        "to use the reference CPU backend (slow, for tests)");
@@ -191,6 +192,17 @@ int main(int argc, char **argv)
     ec.queue_size = o.cfg.queue_size;
     ec.inference_timeout_s = o.cfg.inference_timeout_s;
     ec.health_interval_s = o.cfg.health_check_interval_s;
+    {
+        /* test hook: a slow device, so cancel/disconnect/queue tests can catch a job
+         * mid-stream on a tiny model; logged loudly, never on by default */
+        const char *d = getenv("WORKER_ORCD_DEBUG_TOKEN_DELAY_MS");
+        if (d && *d) {
+            ec.debug_token_delay_ms = (unsigned)strtoul(d, NULL, 10);
+            if (ec.debug_token_delay_ms > 1000) ec.debug_token_delay_ms = 1000;
+            srv_log_event(SRV_LOG_WARN, "debug_token_delay",
+                          json_pack("{s:i}", "ms", (int)ec.debug_token_delay_ms));
+        }
+    }
     srv_metrics_set_vram(cuda_get_process_vram_usage(ctx));
     srv.engine = srv_engine_start(ctx, model, &ec);
     if (!srv.engine) {

@@ -259,6 +259,11 @@ static void run_job(srv_engine *e, srv_job *job)
             ev->text = strdup(piece);
         }
         srv_job_push(job, ev);
+        for (unsigned w = 0; w < e->cfg.debug_token_delay_ms && !atomic_load(&job->cancel);
+             w += 5) {
+            struct timespec ts = {0, 5 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         if (n % 32 == 0 || now - t_metrics >= 1000.0) {
             t_metrics = now;
             ev = srv_event_new(SRV_EV_METRICS);

@@ -19,6 +19,7 @@ typedef struct srv_engine_config {
     unsigned queue_size;           /* waiting jobs beyond the running one */
     unsigned inference_timeout_s;  /* 0: none */
     unsigned health_interval_s;    /* residency check period (>= 1) */
+    unsigned debug_token_delay_ms; /* test hook: pause after each token (cancel-aware) */
 } srv_engine_config;
 
 /** Health facts published by the inference thread. */

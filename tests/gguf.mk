@@ -18,3 +18,18 @@ tests_gguf_test_malformed_SOURCES = tests/gguf/test_malformed.c $(GGUF_TEST_UTIL
 tests_gguf_test_malformed_CFLAGS = $(WRK_TESTCFLAGS)
 tests_gguf_test_malformed_LDADD = $(WRK_TESTLIBS)
 tests_gguf_test_malformed_LDFLAGS = $(WRK_TESTLINK)
+
+# The reader's libFuzzer target (./configure CC=clang --enable-fuzzers; or fuzz/run-ci.sh,
+# which builds it with clang directly and runs it for 60 s). The gguf sources are compiled
+# into the fuzzer itself, instrumented.
+EXTRA_DIST += fuzz/gguf_fuzz.c fuzz/gen_corpus.c fuzz/run-ci.sh fuzz/corpus fuzz/README.md
+if ENABLE_FUZZERS
+noinst_PROGRAMS += fuzz/gguf_fuzz
+fuzz_gguf_fuzz_SOURCES = fuzz/gguf_fuzz.c runtime/gguf/reader.c runtime/gguf/reader_tensors.c \
+	runtime/gguf/reader_get.c runtime/gguf/writer.c runtime/gguf/quant.c \
+	runtime/gguf/quant_k.c runtime/core/error.c
+fuzz_gguf_fuzz_CFLAGS = $(AM_CFLAGS) -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz_gguf_fuzz_LDFLAGS = -fsanitize=fuzzer,address,undefined
+fuzz_gguf_fuzz_LDADD = -lm
+endif

@@ -1,1 +1,28 @@
-# ops tests
+# Tests of the kernel library (runtime/ops).
+#  test_ops_host: the reference set against a naive double-precision computation (CI).
+#  test_ops_cuda: every CUDA op against the reference set (exits 77 without a GPU).
+#  bench_gemv:    decode GEMV timings on the device (run by hand, not part of TESTS).
+check_PROGRAMS += tests/ops/test_ops_host
+TESTS += tests/ops/test_ops_host
+tests_ops_test_ops_host_SOURCES = tests/ops/test_ops_host.c tests/ops/ops_testutil.c \
+	tests/ops/ops_testutil.h
+tests_ops_test_ops_host_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_host_LDADD = $(WRK_TESTLIBS)
+tests_ops_test_ops_host_LDFLAGS = $(WRK_TESTLINK)
+
+if HAVE_CUDA
+check_PROGRAMS += tests/ops/test_ops_cuda
+TESTS += tests/ops/test_ops_cuda
+tests_ops_test_ops_cuda_SOURCES = tests/ops/test_ops_cuda.c tests/ops/ops_testutil.c \
+	tests/ops/ops_testutil.h tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h
+tests_ops_test_ops_cuda_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS)
+tests_ops_test_ops_cuda_LDFLAGS = $(WRK_TESTLINK)
+
+noinst_PROGRAMS += tests/ops/bench_gemv
+tests_ops_bench_gemv_SOURCES = tests/ops/bench_gemv.c tests/ops/ops_cudahost.c \
+	tests/ops/ops_cudahost.h
+tests_ops_bench_gemv_CFLAGS = $(AM_CFLAGS)
+tests_ops_bench_gemv_LDADD = runtime/libwrk.la -L$(CUDA_LIBDIR) $(CUDA_LIBS)
+tests_ops_bench_gemv_LDFLAGS = -no-install $(WRK_LINK_FLAGS)
+endif

@@ -97,3 +97,11 @@ tests_plugin_sdk_run_LDADD = runtime/libworker.la
 tests_plugin_sdk_run_LDFLAGS = -no-install
 
 EXTRA_DIST += tests/plugin/sdk_test.sh tests/plugin/sdk_example/toy2.c
+
+# Load-speed benchmark (issue 3 item 6): built by `make check`, run by hand on the device:
+#   top_builddir=. tests/plugin/bench_load 4096 cuda:0
+check_PROGRAMS += tests/plugin/bench_load
+tests_plugin_bench_load_SOURCES = tests/plugin/bench_load.c $(PLUGIN_TEST_UTIL) $(TOY_FIXTURE)
+tests_plugin_bench_load_CFLAGS = $(WRK_TESTCFLAGS)
+tests_plugin_bench_load_LDADD = $(WRK_TESTLIBS)
+tests_plugin_bench_load_LDFLAGS = $(WRK_TESTLINK)

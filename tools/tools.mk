@@ -9,7 +9,11 @@ tools_worker_convert_LDFLAGS = $(WRK_LINK_FLAGS)
 
 # The default model (models/README.md): regenerate with `make default-model` from the
 # llama2.c checkpoint in ../shared/data (or STORIES_DIR=...).
-EXTRA_DIST += models/stories260K.gguf models/README.md models/make-default.sh
+# It is installed as $(pkgdatadir)/models/stories260K.gguf, the model worker-orcd serves
+# when none is named (the server can take the path from WORKER_DEFAULT_MODEL).
+modelsdir = $(pkgdatadir)/models
+dist_models_DATA = models/stories260K.gguf
+EXTRA_DIST += models/README.md models/make-default.sh
 default-model: tools/worker-convert
 	$(SHELL) $(top_srcdir)/models/make-default.sh $(top_builddir)/tools/worker-convert
 .PHONY: default-model

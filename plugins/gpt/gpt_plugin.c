@@ -6,6 +6,11 @@
 
 #include "gpt.h"
 
+/* The name must match the module's file name; a separately built copy (the independence
+ * test) may be given another name and version. */
+#ifndef GPT_PLUGIN_NAME
+#define GPT_PLUGIN_NAME "gpt"
+#endif
 #ifndef GPT_PLUGIN_VERSION
 #define GPT_PLUGIN_VERSION "1.0.0"
 #endif
@@ -45,7 +50,7 @@ static int gpt_model_info(void *model, wp_model_info *info)
 
 static const wp_plugin gpt_descriptor = {
     WP_PLUGIN_HEADER,
-    "gpt",
+    GPT_PLUGIN_NAME,
     GPT_PLUGIN_VERSION,
     "GPT-2 family: learned positions, LayerNorm, fused QKV, GELU MLP",
     gpt_architectures,

@@ -15,3 +15,4 @@ plugins_llama_la_LIBADD += -L$(CUDA_LIBDIR) -lcudart -lstdc++
 else
 plugins_llama_la_SOURCES += plugins/llama/llama_kernels_none.c
 endif
+EXTRA_DIST += plugins/llama/README.md

@@ -109,10 +109,12 @@ int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
 {
     llama_model *m = model;
     llama_kv *c = kv;
-    if (!m || !c)
+    if (!m)
         return CUDA_ERROR_INVALID_PARAMETER;
     const wp_host *h = m->host;
     const int d = (int)m->hp.n_embd;
+    if (!c)
+        return h->set_error(h, CUDA_ERROR_INVALID_PARAMETER, "llama forward: no KV cache");
 
     LLAMA_TRY(llama_check_args(m, c, tokens, n, pos, logits));
     LLAMA_TRY(h->ops->get_rows(h, &m->tok_embd, tokens, n, c->x));

@@ -38,8 +38,11 @@ int llama_kv_size(void *model, uint32_t n_ctx, uint64_t *bytes)
 {
     llama_model *m = model;
     llama_kv_plan p;
-    if (!m || !bytes || n_ctx == 0)
+    if (!m)
         return CUDA_ERROR_INVALID_PARAMETER;
+    if (!bytes || n_ctx == 0)
+        return m->host->set_error(m->host, CUDA_ERROR_INVALID_PARAMETER,
+                                  "llama kv_size: %s", bytes ? "n_ctx is 0" : "bytes is NULL");
     llama_kv_plan_for(m, n_ctx, &p);
     *bytes = 2 * (uint64_t)m->hp.n_layer * p.cache_bytes + 3 * p.embd_bytes +
              2 * p.q_bytes + 2 * p.kvrow_bytes + 2 * p.ff_bytes + p.logits_bytes;
@@ -84,10 +87,13 @@ int llama_kv_create(void *model, uint32_t n_ctx, void **kv_out)
     llama_kv_plan p;
     llama_kv *c;
 
-    if (!m || !kv_out || n_ctx == 0)
+    if (!m)
         return CUDA_ERROR_INVALID_PARAMETER;
-    *kv_out = NULL;
     const wp_host *h = m->host;
+    if (!kv_out || n_ctx == 0)
+        return h->set_error(h, CUDA_ERROR_INVALID_PARAMETER, "llama kv_create: %s",
+                            kv_out ? "n_ctx is 0" : "kv_out is NULL");
+    *kv_out = NULL;
     if (n_ctx > (1u << 24))
         return h->set_error(h, CUDA_ERROR_INVALID_PARAMETER,
                             "llama: n_ctx %u is above the supported 2^24", n_ctx);

@@ -91,10 +91,21 @@ static int cuda_device_open(CudaContext *ctx, int device)
     if ((e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess)
         return cuda_fail(CUDA_ERROR_UNKNOWN, "cudaGetDeviceProperties", e);
     /* No device-side malloc heap: every byte must come through the accountant (M0-W-1010). */
-    if ((e = cudaDeviceSetLimit(cudaLimitMallocHeapSize, 0)) != cudaSuccess)
-        return cuda_fail(CUDA_ERROR_UNKNOWN, "cudaDeviceSetLimit(cudaLimitMallocHeapSize, 0)", e);
-    if (cudaDeviceGetLimit(&heap, cudaLimitMallocHeapSize) == cudaSuccess && heap != 0)
-        wrk_log(WRK_LOG_WARN, "device", "device malloc heap is %zu bytes after setting 0", heap);
+    /* A second context in the same process may find the limit already fixed at 0 (CUDA
+     * refuses changes once device code ran): that is the state we want, so accept it. */
+    e = cudaDeviceSetLimit(cudaLimitMallocHeapSize, 0);
+    if (e != cudaSuccess) cudaGetLastError();
+    if (cudaDeviceGetLimit(&heap, cudaLimitMallocHeapSize) != cudaSuccess) {
+        cudaGetLastError();
+        heap = 1;
+    }
+    if (heap != 0) {
+        if (e != cudaSuccess)
+            return cuda_fail(CUDA_ERROR_UNKNOWN, "cudaDeviceSetLimit(cudaLimitMallocHeapSize, 0)",
+                             e);
+        return wrk_error(CUDA_ERROR_UNKNOWN, "device malloc heap is %zu bytes after "
+                         "cudaDeviceSetLimit(cudaLimitMallocHeapSize, 0)", heap);
+    }
     /* Some devices do not support a cache preference; that is not fatal. */
     if ((e = cudaDeviceSetCacheConfig(cudaFuncCachePreferL1)) != cudaSuccess) {
         cudaGetLastError();

@@ -127,8 +127,9 @@ WRK_API CudaContext *worker_init_ex(const WorkerInitOptions *options, int *error
         err[0] = '\0';
         code = wrk_config_load(options->config_path, &cfg, err, sizeof err);
         if (code) {
-            wrk_set_code(error_code, wrk_error(code ? code : CUDA_ERROR_INVALID_PARAMETER,
-                         "config %s: %s", options->config_path, err));
+            /* err already reads "file:line: message" */
+            wrk_set_code(error_code, wrk_error(code, "reading the configuration: %s",
+                                               err[0] ? err : options->config_path));
             return NULL;
         }
     }
@@ -241,4 +242,24 @@ WRK_API int worker_context_is_host(const CudaContext *ctx)
     wrk_error_clear();
     if (!ctx) return -1;
     return ctx->backend == WP_BACKEND_HOST ? 1 : 0;
+}
+
+WRK_API int worker_device_info(const CudaContext *ctx, WorkerDeviceInfo *info)
+{
+    wrk_error_clear();
+    if (!ctx || !info)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "device info: %s is NULL",
+                         ctx ? "info" : "context");
+    if (info->struct_size < sizeof(WorkerDeviceInfo))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "device info: struct_size %u < %zu (set it to sizeof)",
+                         info->struct_size, sizeof(WorkerDeviceInfo));
+    /* fill only the members of this version; a newer caller's tail stays untouched */
+    info->is_host = ctx->backend == WP_BACKEND_HOST;
+    info->device = info->is_host ? -1 : ctx->device;
+    info->name = ctx->device_name;
+    info->sm_major = ctx->sm_major;
+    info->sm_minor = ctx->sm_minor;
+    info->cuda_runtime_version = ctx->cuda_runtime_version;
+    return CUDA_SUCCESS;
 }

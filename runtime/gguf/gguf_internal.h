@@ -42,6 +42,10 @@ int gguf_rd_str(gguf_cursor *c, const uint8_t **p, uint64_t *len, const char *wh
  * and count against the remaining bytes; ctx names the key for messages. */
 int gguf_skip_value(gguf_cursor *c, enum gguf_type t, int depth, const char *ctx);
 
+/* Make room for index i in *arr (capacity *cap elements of elem bytes, new ones zeroed),
+ * doubling, so memory follows what has been parsed rather than a claimed count. 0 or -1. */
+int gguf_grow(void **arr, uint64_t *cap, uint64_t i, size_t elem);
+
 /* One metadata entry. Scalars and nested arrays are read from the image on demand;
  * strings, string arrays and numeric arrays are copied (aligned, NUL-terminated). */
 typedef struct gguf_kv {

@@ -144,6 +144,20 @@ int gguf_skip_value(gguf_cursor *c, enum gguf_type t, int depth, const char *ctx
     return 0;
 }
 
+int gguf_grow(void **arr, uint64_t *cap, uint64_t i, size_t elem)
+{
+    if (i < *cap) return 0;
+    uint64_t ncap = *cap ? *cap * 2 : 16;
+    if (ncap <= i) ncap = i + 1;
+    if (ncap > SIZE_MAX / elem) return -1;
+    void *p = realloc(*arr, (size_t)(ncap * elem));
+    if (!p) return -1;
+    memset((char *)p + *cap * elem, 0, (size_t)((ncap - *cap) * elem));
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
 /* Copy len bytes into a NUL-terminated string; refuse embedded NULs when strict. */
 static char *dup_bytes(const uint8_t *p, uint64_t len)
 {
@@ -333,9 +347,9 @@ static int read_header(gguf_file *f, gguf_cursor *c, uint64_t *n_tensors)
     if (n_kv > left(c) / MIN_KV_BYTES)
         return gguf_fail(c, 16, "metadata count %llu cannot fit in the %llu bytes left",
                          (unsigned long long)n_kv, (unsigned long long)left(c));
-    f->kv = calloc((size_t)(n_kv ? n_kv : 1), sizeof(gguf_kv));
-    if (!f->kv) return oom(c, 16, "metadata");
+    uint64_t cap = 0;
     for (uint64_t i = 0; i < n_kv; i++) {
+        if (gguf_grow((void **)&f->kv, &cap, i, sizeof *f->kv)) return oom(c, c->pos, "metadata");
         f->n_kv = (int64_t)i + 1; /* so close() frees a partially parsed entry */
         if ((rc = read_kv(c, (int64_t)i, &f->kv[i]))) return rc;
     }

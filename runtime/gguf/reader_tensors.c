@@ -129,13 +129,13 @@ static int check_extents(gguf_file *f, gguf_cursor *c, const uint64_t *at)
 int gguf_read_tensors(gguf_file *f, gguf_cursor *c, uint64_t n_tensors)
 {
     int rc = 0;
-    uint64_t *at = malloc((size_t)(n_tensors ? n_tensors : 1) * sizeof *at);
-    f->tensors = calloc((size_t)(n_tensors ? n_tensors : 1), sizeof *f->tensors);
-    if (!at || !f->tensors) {
-        rc = oom(c, c->pos);
-        goto out;
-    }
+    uint64_t *at = NULL, cap_at = 0, cap_t = 0;
     for (uint64_t i = 0; i < n_tensors; i++) {
+        if (gguf_grow((void **)&at, &cap_at, i, sizeof *at) ||
+            gguf_grow((void **)&f->tensors, &cap_t, i, sizeof *f->tensors)) {
+            rc = oom(c, c->pos);
+            goto out;
+        }
         at[i] = c->pos;
         f->n_tensors = (int64_t)i + 1; /* so close() frees the name */
         if ((rc = read_info(c, (int64_t)i, &f->tensors[i], at[i], f->alignment))) goto out;

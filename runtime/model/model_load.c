@@ -156,7 +156,10 @@ static int load_steps(CudaModel *m, wrk_model_rt *rt)
     rt->last_percent = -1;
     if (ctx->backend == WP_BACKEND_CUDA) {
 #ifdef HAVE_CUDA
-        if ((rc = wrk_upload_cuda_begin(ctx->stream, WRK_UPLOAD_CHUNK, &rt->up)) != 0) return rc;
+        /* Small models do not need 2 x 64 MiB of pinned memory (slow to allocate). */
+        uint64_t chunk = rt->bytes_total / 2 + 4096;
+        if (chunk > WRK_UPLOAD_CHUNK) chunk = WRK_UPLOAD_CHUNK;
+        if ((rc = wrk_upload_cuda_begin(ctx->stream, chunk, &rt->up)) != 0) return rc;
 #else
         return wrk_error(CUDA_ERROR_MODEL_LOAD_FAILED, "CUDA backend without CUDA support");
 #endif

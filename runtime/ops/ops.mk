@@ -8,6 +8,9 @@ runtime_libwrk_la_SOURCES += runtime/ops/cuda/cuda_common.cuh \
 	runtime/ops/cuda/quant_traits.cuh runtime/ops/cuda/cuda_ops.h \
 	runtime/ops/cuda/cuda_ops.cu runtime/ops/cuda/matmul.cu \
 	runtime/ops/cuda/get_rows.cu runtime/ops/cuda/attention.cu
+# nvcc's host stubs of kernel launches use C++ static-local guards (__cxa_guard_*), so every
+# link of libwrk with CUDA kernels needs libstdc++ (programs are linked by the C driver).
+runtime_libwrk_la_LIBADD += -lstdc++
 else
 runtime_libwrk_la_SOURCES += runtime/ops/ops_nocuda.c
 endif

@@ -130,6 +130,8 @@ static int module_seen(const wrk_plugin_registry *r, const char *module)
 int wrk_plugin_check_descriptor(const wp_plugin *p, const char *module_path)
 {
     const char *path = module_path ? module_path : "?";
+    /* Until the descriptor is known to be ours, name the plugin by its file. */
+    const char *file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     const char *name;
 
     if (!p)
@@ -138,7 +140,7 @@ int wrk_plugin_check_descriptor(const wp_plugin *p, const char *module_path)
     /* Read nothing beyond the version fields before they are known good. */
     if (p->abi_major != WORKER_PLUGIN_ABI_MAJOR || p->abi_minor > WORKER_PLUGIN_ABI_MINOR) {
         name = (p->abi_major == WORKER_PLUGIN_ABI_MAJOR && p->struct_size >= WRK_PLUGIN_SIZE_1_0
-                && p->name) ? p->name : "?";
+                && p->name) ? p->name : file;
         return wrk_error(CUDA_ERROR_MODEL_LOAD_FAILED,
                          "plugin '%s' (%s): ABI %u.%u, runtime ABI %d.%d (%s)", name, path,
                          p->abi_major, p->abi_minor, WORKER_PLUGIN_ABI_MAJOR,
@@ -149,11 +151,11 @@ int wrk_plugin_check_descriptor(const wp_plugin *p, const char *module_path)
     }
     if (p->struct_size < WRK_PLUGIN_SIZE_1_0)
         return wrk_error(CUDA_ERROR_MODEL_LOAD_FAILED,
-                         "plugin '?' (%s): ABI %u.%u, runtime ABI %d.%d: descriptor is %u "
+                         "plugin '%s' (%s): ABI %u.%u, runtime ABI %d.%d: descriptor is %u "
                          "bytes, ABI 1.0 needs at least %zu",
-                         path, p->abi_major, p->abi_minor, WORKER_PLUGIN_ABI_MAJOR,
+                         file, path, p->abi_major, p->abi_minor, WORKER_PLUGIN_ABI_MAJOR,
                          WORKER_PLUGIN_ABI_MINOR, p->struct_size, WRK_PLUGIN_SIZE_1_0);
-    name = p->name ? p->name : "?";
+    name = p->name ? p->name : file;
 #define NEED(member)                                                                       \
     if (!p->member)                                                                        \
         return wrk_error(CUDA_ERROR_MODEL_LOAD_FAILED,                                    \

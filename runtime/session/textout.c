@@ -49,8 +49,9 @@ int wrk_textout_push(wrk_textout *o, const char *bytes, size_t n)
         o->buf = b;
         o->cap = cap;
     }
-    memcpy(o->buf + o->len, bytes, n);
-    o->len += n;
+    /* U+0000 cannot cross the NUL-terminated FFI: it is dropped. */
+    for (size_t i = 0; i < n; i++)
+        if (bytes[i] != '\0') o->buf[o->len++] = bytes[i];
     return 0;
 }
 

@@ -25,7 +25,8 @@ typedef struct wrk_textout {
 int wrk_textout_init(wrk_textout *o, const char *const *stops, int n_stop);
 void wrk_textout_free(wrk_textout *o);
 
-/** Append a token's bytes; 0 or CUDA_ERROR_OUT_OF_MEMORY. */
+/** Append a token's bytes (NUL bytes dropped: they cannot cross the NUL-terminated
+ *  FFI); 0 or CUDA_ERROR_OUT_OF_MEMORY. */
 int wrk_textout_push(wrk_textout *o, const char *bytes, size_t n);
 
 /**

@@ -115,8 +115,10 @@ static void check_tensor(const gguf_file *g, const char *name, uint64_t ne0, uin
             ck_assert_msg(memcmp(&row[i], &src[i], 4) == 0, "%s[%llu]: %.9g != %.9g", name,
                           (unsigned long long)i, row[i], src[i]);
         } else {
-            /* Half precision: 11 significant bits, values here are in [-1, 1). */
-            ck_assert_msg(fabsf(row[i] - src[i]) <= fabsf(src[i]) * 0x1p-11f + 0x1p-24f,
+            /* Round to nearest: half a unit in the last place of F16 (11 significant
+             * bits) or BF16 (8); values here are in [-1, 1). */
+            float rel = t->type == WP_DTYPE_BF16 ? 0x1p-8f : 0x1p-11f;
+            ck_assert_msg(fabsf(row[i] - src[i]) <= fabsf(src[i]) * rel + 0x1p-24f,
                           "%s[%llu]: %.9g vs %.9g", name, (unsigned long long)i, row[i],
                           src[i]);
         }
@@ -271,6 +273,15 @@ START_TEST(roundtrip_f16)
 }
 END_TEST
 
+START_TEST(roundtrip_bf16)
+{
+    l2c_fixture f;
+    fixture_small(&f, 0, 1, 350u);
+    check_roundtrip(&f, "bf16", WP_DTYPE_BF16);
+    l2c_fixture_free(&f);
+}
+END_TEST
+
 /* Write a model whose file is cut to keep bytes; expect exit 1 naming file and offset. */
 static void expect_failure(const char *model, const char *tok, const char *needle)
 {
@@ -402,6 +413,7 @@ static Suite *convert_suite(void)
     tcase_add_loop_test(tc, roundtrip_f32_tied, 0, 2);
     tcase_add_test(tc, roundtrip_f32_untied);
     tcase_add_loop_test(tc, roundtrip_f16, 0, 2);
+    tcase_add_test(tc, roundtrip_bf16);
     tcase_add_loop_test(tc, truncated_checkpoint, 0, 4);
     tcase_add_loop_test(tc, truncated_tokenizer, 0, 4);
     tcase_add_test(tc, bad_inputs);

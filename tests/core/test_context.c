@@ -96,6 +96,20 @@ START_TEST(test_host_context)
         expect += b;
         ck_assert_uint_eq(cuda_get_process_vram_usage(ctx), expect);
     }
+    WorkerDeviceInfo di;
+    memset(&di, 0, sizeof di);
+    ck_assert_int_eq(worker_device_info(ctx, &di), CUDA_ERROR_INVALID_PARAMETER); /* size 0 */
+    di.struct_size = sizeof di;
+    di.device = 42;
+    ck_assert_int_eq(worker_device_info(ctx, &di), 0);
+    ck_assert_int_eq(di.is_host, 1);
+    ck_assert_int_eq(di.device, -1);
+    ck_assert_ptr_nonnull(di.name);
+    ck_assert_ptr_nonnull(strstr(di.name, "host"));
+    ck_assert_int_eq(di.cuda_runtime_version, 0);
+    ck_assert_int_eq(worker_device_info(NULL, &di), CUDA_ERROR_INVALID_PARAMETER);
+    ck_assert_int_eq(worker_device_info(ctx, NULL), CUDA_ERROR_INVALID_PARAMETER);
+
     uint64_t fb = 0, tb = 0;
     ck_assert_int_eq(wrk_device_mem_info(ctx, &fb, &tb), 0);
     ck_assert_uint_gt(tb, 0);

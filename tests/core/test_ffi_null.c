@@ -37,6 +37,7 @@ START_TEST(test_context_functions)
     ck_assert(!cuda_check_device_health(NULL, NULL));
     ck_assert_uint_eq(cuda_get_process_vram_usage(NULL), 0);
     ck_assert_int_eq(worker_context_is_host(NULL), -1);
+    ck_assert_int_eq(worker_device_info(NULL, NULL), CUDA_ERROR_INVALID_PARAMETER);
     ck_assert_ptr_nonnull(cuda_error_message((int)seed));
     ck_assert_ptr_nonnull(worker_version_string());
     ck_assert_ptr_nonnull(worker_last_error_detail());

@@ -52,6 +52,21 @@ START_TEST(test_init_and_heap_limit)
     ck_assert(cuda_check_device_health(ctx, &err));
     ck_assert_int_eq(err, CUDA_SUCCESS);
     ck_assert_uint_eq(cuda_get_process_vram_usage(ctx), 0);
+
+    WorkerDeviceInfo di;
+    struct cudaDeviceProp prop;
+    int rt = 0;
+    memset(&di, 0, sizeof di);
+    di.struct_size = sizeof di;
+    ck_assert_int_eq(worker_device_info(ctx, &di), 0);
+    ck_assert_int_eq(cudaGetDeviceProperties(&prop, 0), cudaSuccess);
+    ck_assert_int_eq(cudaRuntimeGetVersion(&rt), cudaSuccess);
+    ck_assert_int_eq(di.is_host, 0);
+    ck_assert_int_eq(di.device, 0);
+    ck_assert_str_eq(di.name, prop.name);
+    ck_assert_int_eq(di.sm_major, prop.major);
+    ck_assert_int_eq(di.sm_minor, prop.minor);
+    ck_assert_int_eq(di.cuda_runtime_version, rt);
     cuda_destroy(ctx);
 
     /* "cuda" and "cuda:0" are the same device */

@@ -119,6 +119,7 @@ int main(void)
     tcase_add_test(tc, test_concurrent_lines);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
+    /* each test needs a fresh process: the environment is read once, before the first line */
     srunner_set_fork_status(sr, CK_FORK);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

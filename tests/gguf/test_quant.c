@@ -213,6 +213,29 @@ START_TEST(hand_q6_k)
 }
 END_TEST
 
+/* Values already on a Q8_0 / Q4_0 grid (the extreme on the grid's end) quantize exactly:
+ * the quantizers pick d = amax / 127 and d = max / -8 as ggml's do. */
+START_TEST(quant_exact_grids)
+{
+    float x[32], y[32];
+    uint8_t q[34];
+    float d = 0.5f * (float)tu_range(1, 8); /* exact in f16 */
+    for (int j = 0; j < 32; j++) x[j] = d * (float)((int)tu_range(0, 254) - 127);
+    x[tu_range(0, 31)] = 127 * d;
+    wrk_quantize_row(WP_DTYPE_Q8_0, x, q, 32);
+    ck_assert_float_eq(wrk_f16_to_f32((uint16_t)(q[0] | q[1] << 8)), d);
+    wrk_dequantize_row(WP_DTYPE_Q8_0, q, y, 32);
+    for (int j = 0; j < 32; j++) ck_assert_float_eq(y[j], x[j]);
+
+    for (int j = 0; j < 32; j++) x[j] = d * (float)((int)tu_range(0, 15) - 8);
+    x[tu_range(0, 31)] = -8 * d; /* the extreme is negative: d stays positive */
+    wrk_quantize_row(WP_DTYPE_Q4_0, x, q, 32);
+    ck_assert_float_eq(wrk_f16_to_f32((uint16_t)(q[0] | q[1] << 8)), d);
+    wrk_dequantize_row(WP_DTYPE_Q4_0, q, y, 32);
+    for (int j = 0; j < 32; j++) ck_assert_float_eq(y[j], x[j]);
+}
+END_TEST
+
 /* Quantize random rows (varied magnitude per block), dequantize, and bound the error. */
 static void roundtrip(uint32_t type, double max_rel_block, double max_rel_rms)
 {
@@ -302,6 +325,7 @@ static Suite *suite(void)
     tcase_add_test(tc, hand_q4_0);
     tcase_add_test(tc, hand_q4_k);
     tcase_add_test(tc, hand_q6_k);
+    tcase_add_test(tc, quant_exact_grids);
     tcase_add_test(tc, roundtrip_f32);
     tcase_add_test(tc, roundtrip_f16);
     tcase_add_test(tc, roundtrip_bf16);

@@ -72,20 +72,25 @@ static int add_vocab(gguf_writer *w, int n_vocab)
 {
     char **tok = calloc((size_t)n_vocab, sizeof *tok);
     int32_t *type = calloc((size_t)n_vocab, sizeof *type);
-    int n_merges = n_vocab - 257, rc;
+    int n_extra = n_vocab - 257, n_merges = n_extra < 676 ? n_extra : 676, rc;
     char **merges = calloc((size_t)(n_merges > 0 ? n_merges : 1), sizeof *merges);
     for (int i = 0; i < 256; i++) {
         tok[i] = malloc(4);
         byte_token(i, tok[i]);
         type[i] = 1;
     }
-    for (int i = 0; i < n_merges; i++) {
-        /* distinct pairs of lower-case letters: "a b" -> "ab" */
+    for (int i = 0; i < n_extra; i++) {
+        /* distinct pairs of lower-case letters: "a b" -> "ab"; beyond the 676 pairs, plain
+         * unique tokens without merges (GPT-2-sized vocabularies) */
         int a = i / 26 % 26, b = i % 26;
-        tok[256 + i] = malloc(8);
-        snprintf(tok[256 + i], 8, "%c%c", 'a' + a, 'a' + b);
-        merges[i] = malloc(8);
-        snprintf(merges[i], 8, "%c %c", 'a' + a, 'a' + b);
+        tok[256 + i] = malloc(16);
+        if (i < 676) {
+            snprintf(tok[256 + i], 16, "%c%c", 'a' + a, 'a' + b);
+            merges[i] = malloc(8);
+            snprintf(merges[i], 8, "%c %c", 'a' + a, 'a' + b);
+        } else {
+            snprintf(tok[256 + i], 16, "%c%c%d", 'a' + a, 'a' + b, i);
+        }
         type[256 + i] = 1;
     }
     tok[n_vocab - 1] = strdup("<|endoftext|>");

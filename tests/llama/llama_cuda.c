@@ -13,11 +13,15 @@
 #define N_TOK 21
 
 /* Widths that every type's block size divides. llama: normal RoPE, untied; qwen2: NeoX
- * RoPE over half of each head, biases, GQA 4:1, tied. */
+ * RoPE over half of each head, biases, GQA 4:1, tied. Loop index of test_gpu_matches_host:
+ * spec * N_CTYPES + type. */
 static const lt_spec cspecs[] = {
-    { "llama", 256, 4, 2, 512, 2, 300, 0, 1024, 10000.0f, 1e-5f, 0, 0 },
-    { "qwen2", 256, 4, 1, 768, 2, 320, 32, 1024, 1000000.0f, 1e-6f, 1, 1 },
+    { "llama", 256, 4, 2, 512, 2, 300, 0, 1024, 10000.0f, 1e-5f, 0, 0, 0.0f, 0, NULL },
+    { "qwen2", 256, 4, 1, 768, 2, 320, 32, 1024, 1000000.0f, 1e-6f, 1, 1, 0.0f, 0, NULL },
+    /* llama3-style frequency factors and linear position scaling */
+    { "llama", 256, 2, 2, 256, 2, 300, 0, 1024, 500000.0f, 1e-5f, 0, 0, 2.0f, 1, NULL },
 };
+#define N_CSPECS (int)(sizeof(cspecs) / sizeof(cspecs[0]))
 static const uint32_t ctypes[] = { WP_DTYPE_F32, WP_DTYPE_F16, WP_DTYPE_BF16, WP_DTYPE_Q8_0,
                                    WP_DTYPE_Q4_0, WP_DTYPE_Q4_K, WP_DTYPE_Q6_K };
 #define N_CTYPES (int)(sizeof(ctypes) / sizeof(ctypes[0]))
@@ -29,7 +33,7 @@ static double tol_for(uint32_t type)
     return type == WP_DTYPE_F32 ? 1e-4 : 1e-2;
 }
 
-/* GPU logits equal host logits for prefill and for decode. Loop index: spec * types. */
+/* GPU logits equal host logits for prefill and for decode. */
 START_TEST(test_gpu_matches_host)
 {
     const lt_spec *s = &cspecs[_i / N_CTYPES];
@@ -124,8 +128,8 @@ int main(void)
     TCase *tc = tcase_create("cuda");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 600);
-    tcase_add_loop_test(tc, test_gpu_matches_host, 0, 2 * N_CTYPES);
-    tcase_add_loop_test(tc, test_long_prompt_and_greedy, 0, 2);
+    tcase_add_loop_test(tc, test_gpu_matches_host, 0, N_CSPECS * N_CTYPES);
+    tcase_add_loop_test(tc, test_long_prompt_and_greedy, 0, N_CSPECS);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -15,7 +15,7 @@
 
 /* Untied so the output rows of control and byte tokens can be made small (never zero):
  * the continuation is then made of word tokens whose text is known (" w<k>"). */
-static const lt_spec fspec = { "llama", 64, 4, 2, 128, 2, 600, 0, 256, 10000.0f, 1e-5f, 0, 0 };
+static const lt_spec fspec = { "llama", 64, 4, 2, 128, 2, 600, 0, 256, 10000.0f, 1e-5f, 0, 0, 0.0f, 0, NULL };
 
 static void generate_and_compare(const char *device)
 {

@@ -17,9 +17,11 @@
 /* The shapes under test: MHA untied; GQA tied with odd sizes; qwen2 with biases, GQA,
  * NeoX RoPE on a part of each head. */
 static const lt_spec specs[] = {
-    { "llama", 64, 4, 4, 96, 2, 300, 0, 128, 10000.0f, 1e-5f, 0, 0 },
-    { "llama", 72, 9, 3, 172, 3, 280, 8, 64, 500000.0f, 1e-6f, 1, 0 },
-    { "qwen2", 48, 3, 1, 80, 2, 310, 8, 96, 1000000.0f, 1e-6f, 1, 1 },
+    { "llama", 64, 4, 4, 96, 2, 300, 0, 128, 10000.0f, 1e-5f, 0, 0, 0.0f, 0, NULL },
+    { "llama", 72, 9, 3, 172, 3, 280, 8, 64, 500000.0f, 1e-6f, 1, 0, 0.0f, 0, NULL },
+    { "qwen2", 48, 3, 1, 80, 2, 310, 8, 96, 1000000.0f, 1e-6f, 1, 1, 0.0f, 0, NULL },
+    /* llama3-style frequency factors and linear position scaling */
+    { "llama", 64, 2, 1, 96, 2, 290, 0, 128, 10000.0f, 1e-5f, 0, 0, 4.0f, 1, NULL },
 };
 #define N_SPECS (int)(sizeof(specs) / sizeof(specs[0]))
 
@@ -143,6 +145,11 @@ START_TEST(test_forward_rejects_bad_args)
                      CUDA_ERROR_INVALID_PARAMETER);
     ck_assert_int_eq(m->plugin->forward(m->plugin_model, kv, NULL, 1, 0, lg, 0),
                      CUDA_ERROR_INVALID_PARAMETER);
+    ck_assert_int_eq(m->plugin->forward(m->plugin_model, NULL, tok, 1, 0, lg, 0),
+                     CUDA_ERROR_INVALID_PARAMETER);
+    void *kv0 = (void *)1;
+    ck_assert_int_eq(m->plugin->kv_create(m->plugin_model, 0, &kv0),
+                     CUDA_ERROR_INVALID_PARAMETER);
     /* the cache is still usable after the rejected calls */
     ck_assert_int_eq(m->plugin->forward(m->plugin_model, kv, tok, 8, 0, lg, 1), 0);
     m->plugin->kv_free(m->plugin_model, kv);
@@ -204,6 +211,11 @@ START_TEST(test_bad_hparams)
     w->s.rope_dim = 7;           /* odd rope dimension */
     ck_assert_int_eq(lt_write_gguf(w, WP_DTYPE_F32, lt_path("hp2.gguf"), NULL), 0);
     expect_load_failure(lt_path("hp2.gguf"), "rope.dimension_count");
+
+    w->s.rope_dim = 0;
+    w->s.rope_scaling_type = "yarn"; /* would give wrong logits silently: refused */
+    ck_assert_int_eq(lt_write_gguf(w, WP_DTYPE_F32, lt_path("hp3.gguf"), NULL), 0);
+    expect_load_failure(lt_path("hp3.gguf"), "yarn");
     lt_weights_free(w);
 }
 END_TEST

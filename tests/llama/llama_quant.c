@@ -12,7 +12,7 @@
 #define N_TOK 9
 
 /* Widths are multiples of 256 so every type (K-quants: 256-element blocks) can hold them. */
-static const lt_spec qspec = { "llama", 256, 4, 2, 512, 2, 300, 0, 64, 10000.0f, 1e-5f, 0, 0 };
+static const lt_spec qspec = { "llama", 256, 4, 2, 512, 2, 300, 0, 64, 10000.0f, 1e-5f, 0, 0, 0.0f, 0, NULL };
 static const uint32_t qtypes[] = { WP_DTYPE_F16, WP_DTYPE_BF16, WP_DTYPE_Q8_0, WP_DTYPE_Q4_0,
                                    WP_DTYPE_Q4_K, WP_DTYPE_Q6_K };
 #define N_QTYPES (int)(sizeof(qtypes) / sizeof(qtypes[0]))

@@ -54,6 +54,11 @@ lt_weights *lt_weights_random(const lt_spec *s, uint64_t seed)
     w->embd = lt_fill(&r, (size_t)s->vocab * d, 1.0f, 0.0f);
     w->out = s->tied ? w->embd : lt_fill(&r, (size_t)s->vocab * d, 1.0f, 0.0f);
     w->out_norm = lt_fill(&r, d, 0.2f, 1.0f);
+    if (s->freq_factors) {
+        /* divisors in (1, 7): each frequency slowed differently */
+        uint32_t rd = s->rope_dim ? s->rope_dim : w->hd;
+        w->rope_freqs = lt_fill(&r, rd / 2, 1.7320508f, 4.0f);
+    }
     w->L = calloc(s->n_layer, sizeof(*w->L));
     ck_assert_ptr_nonnull(w->L);
     for (uint32_t l = 0; l < s->n_layer; l++) {
@@ -92,6 +97,7 @@ void lt_weights_free(lt_weights *w)
         free(w->out);
     free(w->embd);
     free(w->out_norm);
+    free(w->rope_freqs);
     free(w);
 }
 
@@ -239,6 +245,12 @@ int lt_write_gguf(const lt_weights *w, uint32_t type, const char *path,
     gguf_writer_set_f32(g, LT_KEY("attention.layer_norm_rms_epsilon"), s->eps);
     if (s->rope_dim)
         gguf_writer_set_u32(g, LT_KEY("rope.dimension_count"), s->rope_dim);
+    if (s->rope_linear > 0) {
+        gguf_writer_set_str(g, LT_KEY("rope.scaling.type"), "linear");
+        gguf_writer_set_f32(g, LT_KEY("rope.scaling.factor"), s->rope_linear);
+    }
+    if (s->rope_scaling_type)
+        gguf_writer_set_str(g, LT_KEY("rope.scaling.type"), s->rope_scaling_type);
 #undef LT_KEY
     lt_tokenizer(g, s->vocab);
 
@@ -275,6 +287,9 @@ int lt_write_gguf(const lt_weights *w, uint32_t type, const char *path,
     rc |= lt_add(g, o, "output_norm.weight", WP_DTYPE_F32, d, 0, w->out_norm);
     if (!s->tied)
         rc |= lt_add(g, o, "output.weight", type, d, s->vocab, w->out);
+    if (w->rope_freqs)
+        rc |= lt_add(g, o, "rope_freqs.weight", WP_DTYPE_F32,
+                     (s->rope_dim ? s->rope_dim : w->hd) / 2, 0, w->rope_freqs);
     if (rc == 0)
         rc = gguf_writer_write(g, path);
     gguf_writer_free(g);
@@ -305,14 +320,18 @@ static void lt_matvec(const float *m, const float *b, const double *x, double *o
     }
 }
 
-/* HF rotate-half RoPE on the first rope_dim dims of each head. */
-static void lt_rope(double *v, uint32_t n_heads, uint32_t hd, uint32_t rope_dim, int pos,
-                    double base)
+/* HF rotate-half RoPE on the first rope_dim dims of each head; linear scaling divides
+ * the position, llama3-style factors divide each frequency. */
+static void lt_rope(const lt_weights *w, double *v, uint32_t n_heads, uint32_t hd,
+                    uint32_t rope_dim, int pos)
 {
     uint32_t half = rope_dim / 2;
+    double p = w->s.rope_linear > 0 ? pos / (double)w->s.rope_linear : pos;
     for (uint32_t h = 0; h < n_heads; h++)
         for (uint32_t i = 0; i < half; i++) {
-            double th = pos * pow(base, -2.0 * i / rope_dim);
+            double th = p * pow(w->s.rope_base, -2.0 * i / rope_dim);
+            if (w->rope_freqs)
+                th /= w->rope_freqs[i];
             double *a = v + h * hd + i, *b = a + half;
             double x0 = *a, x1 = *b;
             *a = x0 * cos(th) - x1 * sin(th);
@@ -345,8 +364,8 @@ void lt_reference_forward(const lt_weights *w, const int32_t *tok, int n, float 
             lt_matvec(L->wq, L->bq, h, Q + t * q, q, d);
             lt_matvec(L->wk, L->bk, h, K + t * kv, kv, d);
             lt_matvec(L->wv, L->bv, h, V + t * kv, kv, d);
-            lt_rope(Q + t * q, s->n_head, hd, rope_dim, t, s->rope_base);
-            lt_rope(K + t * kv, s->n_head_kv, hd, rope_dim, t, s->rope_base);
+            lt_rope(w, Q + t * q, s->n_head, hd, rope_dim, t);
+            lt_rope(w, K + t * kv, s->n_head_kv, hd, rope_dim, t);
         }
         for (int t = 0; t < n; t++) {
             for (uint32_t hh = 0; hh < s->n_head; hh++) {

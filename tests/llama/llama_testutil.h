@@ -18,6 +18,9 @@ typedef struct lt_spec {
     uint32_t d, n_head, n_head_kv, ff, n_layer, vocab, rope_dim, ctx;
     float rope_base, eps;
     int tied, biases;
+    float rope_linear;    /* > 0: rope.scaling.type "linear" with this factor */
+    int freq_factors;     /* 1: a rope_freqs.weight tensor (llama3-style) */
+    const char *rope_scaling_type; /* written as is when set (error tests) */
 } lt_spec;
 
 typedef struct lt_layer {
@@ -31,6 +34,7 @@ typedef struct lt_weights {
     float *embd;          /* [vocab][d] */
     float *out;           /* [vocab][d]; == embd when tied */
     float *out_norm;      /* [d] */
+    float *rope_freqs;    /* [rope_dim/2] or NULL */
     lt_layer *L;
 } lt_weights;
 

@@ -241,6 +241,48 @@ START_TEST(override_order)
 }
 END_TEST
 
+
+/* docs/worker-orcd.ini documents every key with its default: loading it over a config in
+ * which every field differs from the defaults must give exactly the defaults. */
+START_TEST(documented_example_is_the_defaults)
+{
+    char doc[1024], path[512], err[512];
+    const char *src = getenv("top_srcdir");
+    wrk_config c, d;
+
+    snprintf(doc, sizeof doc, "%s/docs/worker-orcd.ini", src && *src ? src : ".");
+    wrk_config_defaults(&c);
+    ck_assert_int_eq(wrk_config_load(write_file("nondefault.ini",
+        "[runtime]\ndevice = host\n[model]\npath = /m.gguf\ncontext_length = 7\n"
+        "[plugins]\npath = /p\nprefer = a=b\ndisable = c\n[server]\nhost = ::1\n"
+        "port = 1\nqueue_size = 2\nmax_body_bytes = 2048\nconnection_timeout_s = 3\n"
+        "max_connections = 4\nworker_id = w\n[limits]\nmax_tokens = 5\n"
+        "inference_timeout_s = 6\nmax_json_depth = 7\nhealth_check_interval_s = 8\n"
+        "[logging]\nformat = json\nlevel = error\n", path, sizeof path), &c, err, sizeof err), 0);
+    ck_assert_int_eq(wrk_config_load(doc, &c, err, sizeof err), 0);
+    wrk_config_defaults(&d);
+    ck_assert_str_eq(c.device, d.device);
+    ck_assert_str_eq(c.model_path, d.model_path);
+    ck_assert_str_eq(c.plugin_path, d.plugin_path);
+    ck_assert_str_eq(c.plugin_prefer, d.plugin_prefer);
+    ck_assert_str_eq(c.plugin_disable, d.plugin_disable);
+    ck_assert_str_eq(c.server_host, d.server_host);
+    ck_assert_str_eq(c.worker_id, d.worker_id);
+    ck_assert_uint_eq(c.context_length, d.context_length);
+    ck_assert_uint_eq(c.server_port, d.server_port);
+    ck_assert_uint_eq(c.queue_size, d.queue_size);
+    ck_assert_uint_eq(c.max_body_bytes, d.max_body_bytes);
+    ck_assert_uint_eq(c.connection_timeout_s, d.connection_timeout_s);
+    ck_assert_uint_eq(c.max_connections, d.max_connections);
+    ck_assert_uint_eq(c.max_tokens, d.max_tokens);
+    ck_assert_uint_eq(c.inference_timeout_s, d.inference_timeout_s);
+    ck_assert_uint_eq(c.max_json_depth, d.max_json_depth);
+    ck_assert_uint_eq(c.health_check_interval_s, d.health_check_interval_s);
+    ck_assert_int_eq(c.log_json, d.log_json);
+    ck_assert_int_eq(c.log_level, d.log_level);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -252,6 +294,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, long_line_is_an_error);
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, override_order);
+    tcase_add_test(tc, documented_example_is_the_defaults);
     suite_add_tcase(s, tc);
     return s;
 }

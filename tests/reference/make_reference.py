@@ -36,6 +36,8 @@ T_UINT32, T_INT32, T_FLOAT32, T_BOOL, T_STRING, T_ARRAY = 4, 5, 6, 7, 8, 9
 DT_F32, DT_F16, DT_BF16 = 0, 1, 30
 DTYPES = {"F32": DT_F32, "F16": DT_F16, "BF16": DT_BF16}
 TOLERANCE = {"F32": 1e-4, "F16": 1e-2, "BF16": 1e-2}
+# Smallest accepted top-1/top-2 logit gap of the greedy steps, in units of the logits' std.
+GREEDY_MARGIN = {"F32": 1e-3, "F16": 4e-3, "BF16": 4e-3}
 
 N_PROMPT = 24
 N_GREEDY = 64
@@ -146,6 +148,8 @@ def build_model(arch, hidden, heads, kv_heads, ff, layers, vocab, tied, extra, s
                   num_hidden_layers=layers, num_attention_heads=heads,
                   num_key_value_heads=kv_heads, max_position_embeddings=256,
                   rms_norm_eps=extra["rms_norm_eps"], rope_theta=extra["rope_theta"],
+                  # transformers >= 5 spells the base this way; older versions ignore it
+                  rope_parameters={"rope_type": "default", "rope_theta": extra["rope_theta"]},
                   tie_word_embeddings=tied, bos_token_id=1, eos_token_id=2,
                   attn_implementation="eager")
     if arch == "llama":
@@ -172,7 +176,9 @@ def build_model(arch, hidden, heads, kv_heads, ff, layers, vocab, tied, extra, s
     # config spelling of rope parameters changed across transformers versions).
     hd = hidden // heads
     want = 1.0 / (extra["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
-    got = model.model.rotary_emb.inv_freq.to(torch.float64)
+    rot = [m for n, m in model.named_modules() if n.endswith("rotary_emb")]
+    assert rot, "no rotary embedding module found"
+    got = rot[0].inv_freq.to(torch.float64)
     assert torch.allclose(got, want, rtol=1e-5), "HF rope base differs: %s vs %s" % (got, want)
     return cfg, model
 
@@ -268,7 +274,12 @@ def greedy(model, tokens):
 def make_fixture(outdir, shape, wtype, index):
     name, arch, hidden, heads, kv, ff, layers, vocab, tied, extra = shape
     seed = 1234 + 17 * index
-    for attempt in range(8):
+    # A near-tie between the top two logits makes greedy agreement a coin toss under our
+    # fp32 (and, for F16/BF16 on the GPU, reduced-precision activation) rounding: re-draw
+    # until every greedy step has a margin well above that error, keeping the best draw.
+    need = GREEDY_MARGIN[wtype]
+    best = None
+    for attempt in range(24):
         cfg, model = build_model(arch, hidden, heads, kv, ff, layers, vocab, tied, extra,
                                  seed + 1000 * attempt)
         round_weights(model, wtype)
@@ -278,11 +289,15 @@ def make_fixture(outdir, shape, wtype, index):
         with torch.no_grad():
             logits = model(torch.tensor([tokens])).logits[0]
         gen, margin = greedy(model, tokens)
-        # A near-tie makes greedy agreement a coin toss under fp32 rounding: re-draw.
-        scale = float(logits.std())
-        if margin > 2e-3 * scale:
+        rel = margin / float(logits.std())
+        if best is None or rel > best[0]:
+            best = (rel, cfg, model, tokens, logits, gen, margin)
+        if rel > need:
             break
-        print("  %s %s: greedy margin %.3g too small, re-drawing" % (name, wtype, margin))
+        print("  %s %s: greedy margin %.3g std too small, re-drawing" % (name, wtype, rel))
+    rel, cfg, model, tokens, logits, gen, margin = best
+    if rel <= need:
+        print("  WARNING %s %s: best greedy margin %.3g std" % (name, wtype, rel))
     fname = "%s_%s" % (name, wtype.lower())
     write_gguf(os.path.join(outdir, fname + ".gguf"), fname, arch, cfg, model, wtype,
                extra["write_rope_dim"])

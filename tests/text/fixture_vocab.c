@@ -68,69 +68,92 @@ static int fields(char *line, char **f, int max)
     return n;
 }
 
-wrk_tokenizer *fixture_tokenizer(const char *vocab)
-{
+struct fixture_vocab {
     wrk_vocab_desc d;
-    wrk_tokenizer *t = NULL;
-    char **vl = NULL, **ml = NULL, *vbuf = NULL, *mbuf = NULL;
+    char **vl, **ml, *vbuf, *mbuf;
+    const char **toks;
+    float *scores;
+    int32_t *types;
+};
+
+void fixture_vocab_free(fixture_vocab *v)
+{
+    if (!v) return;
+    free(v->toks);
+    free(v->scores);
+    free(v->types);
+    free(v->vl);
+    free(v->ml);
+    free(v->vbuf);
+    free(v->mbuf);
+    free(v);
+}
+
+fixture_vocab *fixture_vocab_load(const char *vocab, const wrk_vocab_desc **desc)
+{
+    fixture_vocab *v = calloc(1, sizeof *v);
     size_t nv = 0, nm = 0, first = 0;
-    const char **toks = NULL;
-    float *scores = NULL;
-    int32_t *types = NULL;
     int is_l2 = strcmp(vocab, "llama2") == 0, is_l3 = strcmp(vocab, "llama3") == 0;
     char name[64];
     uint32_t n_vocab;
 
-    wrk_vocab_desc_init(&d);
+    wrk_vocab_desc_init(&v->d);
     snprintf(name, sizeof name, "%s_vocab.tsv", vocab);
-    if (!(vbuf = slurp_lines(name, &vl, &nv))) goto done;
+    if (!(v->vbuf = slurp_lines(name, &v->vl, &nv))) goto fail;
     if (!is_l2) {
         snprintf(name, sizeof name, "%s_merges.txt", vocab);
-        if (!(mbuf = slurp_lines(name, &ml, &nm))) goto done;
+        if (!(v->mbuf = slurp_lines(name, &v->ml, &nm))) goto fail;
     }
     n_vocab = (uint32_t)nv;
-    if (is_l3) { n_vocab = (uint32_t)strtoul(vl[0], NULL, 10); first = 1; }
-    toks = calloc(n_vocab, sizeof *toks);
-    scores = calloc(n_vocab, sizeof *scores);
-    types = calloc(n_vocab, sizeof *types);
-    for (uint32_t i = 0; i < n_vocab; i++) { toks[i] = ""; types[i] = WRK_TOK_UNUSED; }
+    if (is_l3) { n_vocab = (uint32_t)strtoul(v->vl[0], NULL, 10); first = 1; }
+    v->toks = calloc(n_vocab, sizeof *v->toks);
+    v->scores = calloc(n_vocab, sizeof *v->scores);
+    v->types = calloc(n_vocab, sizeof *v->types);
+    /* Ids the sparse Llama 3 fixture leaves out are empty and unused. */
+    for (uint32_t i = 0; i < n_vocab; i++) { v->toks[i] = ""; v->types[i] = WRK_TOK_UNUSED; }
     for (size_t i = first; i < nv; i++) {
         char *f[4];
-        int nf = fields(vl[i], f, is_l2 ? 4 : 3);
+        int nf = fields(v->vl[i], f, is_l2 ? 4 : 3);
         unsigned long id = strtoul(f[0], NULL, 10);
         if (nf != (is_l2 ? 4 : 3) || id >= n_vocab) {
             fprintf(stderr, "%s: bad line %zu\n", vocab, i);
-            goto done;
+            goto fail;
         }
-        types[id] = (int32_t)strtol(f[1], NULL, 10);
-        if (is_l2) scores[id] = strtof(f[2], NULL);
+        v->types[id] = (int32_t)strtol(f[1], NULL, 10);
+        if (is_l2) v->scores[id] = strtof(f[2], NULL);
         fixture_unescape(f[nf - 1]);
-        toks[id] = f[nf - 1];
+        v->toks[id] = f[nf - 1];
     }
-    d.n_tokens = n_vocab;
-    d.tokens = toks;
-    d.types = types;
-    d.scores = is_l2 ? scores : NULL;
+    v->d.n_tokens = n_vocab;
+    v->d.tokens = v->toks;
+    v->d.types = v->types;
+    v->d.scores = is_l2 ? v->scores : NULL;
     if (is_l2) {
-        d.model = "llama";
+        v->d.model = "llama";
     } else {
-        d.model = "gpt2";
-        d.pre = is_l3 ? "llama-bpe" : "gpt2";
-        d.merges = (const char *const *)ml;
-        d.n_merges = nm;
-        if (is_l3) { d.bos = 128000; d.eos = 128001; d.eot = 128009; d.add_bos = 1; }
+        v->d.model = "gpt2";
+        v->d.pre = is_l3 ? "llama-bpe" : "gpt2";
+        v->d.merges = (const char *const *)v->ml;
+        v->d.n_merges = nm;
+        if (is_l3) { v->d.bos = 128000; v->d.eos = 128001; v->d.eot = 128009; v->d.add_bos = 1; }
     }
-    if (wrk_tokenizer_build(&d, &t) != 0) {
+    *desc = &v->d;
+    return v;
+fail:
+    fixture_vocab_free(v);
+    return NULL;
+}
+
+wrk_tokenizer *fixture_tokenizer(const char *vocab)
+{
+    const wrk_vocab_desc *d = NULL;
+    fixture_vocab *v = fixture_vocab_load(vocab, &d);
+    wrk_tokenizer *t = NULL;
+    if (!v) return NULL;
+    if (wrk_tokenizer_build(d, &t) != 0) {
         fprintf(stderr, "%s: build failed\n", vocab);
         t = NULL;
     }
-done:
-    free(toks);
-    free(scores);
-    free(types);
-    free(vl);
-    free(ml);
-    free(vbuf);
-    free(mbuf);
+    fixture_vocab_free(v);
     return t;
 }

@@ -15,6 +15,11 @@ const char *fixture_path(const char *name);
  *  NULL (with a message on stderr) when the files are missing or malformed. */
 wrk_tokenizer *fixture_tokenizer(const char *vocab);
 
+/** The vocabulary arrays of one fixture (owned by the returned handle). */
+typedef struct fixture_vocab fixture_vocab;
+fixture_vocab *fixture_vocab_load(const char *vocab, const wrk_vocab_desc **desc);
+void fixture_vocab_free(fixture_vocab *v);
+
 /** Unescape \\ \t \n \r in place; returns the new length. */
 size_t fixture_unescape(char *s);
 

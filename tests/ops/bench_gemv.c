@@ -1,0 +1,139 @@
+/*
+ * bench_gemv.c - decode GEMV timings of the CUDA kernel set (wp_ops.matmul with n = 1, and
+ * n = 8 for reference) on real model shapes, for weight types F16, Q8_0, Q4_K, Q6_K.
+ *
+ * For each shape out x in (Llama-3.2-1B: 2048x2048, 8192x2048 up/gate, 2048x8192 down,
+ * 128256x2048 output; Llama-3-8B: 4096x14336 down) it prints the median time per call over
+ * the repetitions (CUDA events around each call), the GB/s of weight bytes read, and the
+ * percentage of 3000 GB/s (the H100's device-to-device copy rate, issue 8). Several copies
+ * of each weight are cycled so that the working set exceeds the L2 cache and every call
+ * reads from HBM. Weights are random bytes: timing does not depend on the values.
+ *
+ * Usage: bench_gemv [repetitions=50]   (run on the device; not part of TESTS)
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime_api.h>
+
+#include "core/wrk_error.h"
+#include "gguf/quant.h"
+#include "ops/ops.h"
+#include "ops_cudahost.h"
+
+#define PEAK_GBS 3000.0
+#define MIN_SET_BYTES (256ull << 20) /* cycle copies until >= 256 MiB (L2 is 50 MiB) */
+#define MAX_COPIES 32
+
+static int cmp_float(const void *a, const void *b)
+{
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Random bytes on the device, generated on the host in one buffer. */
+static void fill_random(void *d, size_t bytes, uint64_t seed)
+{
+    uint64_t *h = malloc(bytes + 8);
+    if (!h) {
+        fprintf(stderr, "out of host memory\n");
+        exit(1);
+    }
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < bytes / 8 + 1; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        /* keep f16 exponents away from Inf/NaN so F16 rows stay finite (0x3bff mask) */
+        h[i] = s & 0xbbffbbffbbffbbffull;
+    }
+    tu_upload(d, h, bytes);
+    free(h);
+}
+
+static void bench(const wp_host *host, uint32_t type, int out, int in, int n, int reps)
+{
+    const uint64_t bytes = wrk_dtype_row_bytes(type, in) * (uint64_t)out;
+    int copies = (int)((MIN_SET_BYTES + bytes - 1) / bytes);
+    if (copies > MAX_COPIES)
+        copies = MAX_COPIES;
+    if (copies < 1)
+        copies = 1;
+    wp_tensor w[MAX_COPIES];
+    for (int c = 0; c < copies; c++) {
+        w[c] = (wp_tensor){"bench", type, 2, {(uint64_t)in, (uint64_t)out, 1, 1}, bytes, NULL};
+        w[c].data = tu_dalloc(bytes);
+        fill_random(w[c].data, bytes, 1 + c);
+    }
+    float *x = tu_dalloc(sizeof(float) * in * n), *y = tu_dalloc(sizeof(float) * out * n);
+    float *hx = malloc(sizeof(float) * in * n);
+    for (int i = 0; i < in * n; i++)
+        hx[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    tu_upload(x, hx, sizeof(float) * in * n);
+    free(hx);
+
+    cudaStream_t st = (cudaStream_t)host->stream;
+    cudaEvent_t ev[2];
+    cudaEventCreate(&ev[0]);
+    cudaEventCreate(&ev[1]);
+    float *ms = malloc(sizeof(float) * reps);
+    int rc = 0;
+    for (int i = 0; i < 5 && !rc; i++) /* warm up */
+        rc = host->ops->matmul(host, &w[i % copies], x, y, n, NULL);
+    for (int i = 0; i < reps && !rc; i++) {
+        cudaEventRecord(ev[0], st);
+        rc = host->ops->matmul(host, &w[i % copies], x, y, n, NULL);
+        cudaEventRecord(ev[1], st);
+        cudaEventSynchronize(ev[1]);
+        cudaEventElapsedTime(&ms[i], ev[0], ev[1]);
+    }
+    if (!rc)
+        rc = host->ops->synchronize(host);
+    if (rc) {
+        printf("%-5s %6d x %5d n %d: FAILED: %s\n", wrk_dtype_name(type), out, in, n,
+               wrk_error_detail());
+    } else {
+        qsort(ms, reps, sizeof(float), cmp_float);
+        const double us = ms[reps / 2] * 1000.0, gbs = bytes / (us * 1e3);
+        printf("%-5s %6d x %5d n %d  %9.1f us  %7.1f GB/s  %5.1f %%  (min %.1f us, weights %.1f MB)\n",
+               wrk_dtype_name(type), out, in, n, us, gbs, 100.0 * gbs / PEAK_GBS,
+               ms[0] * 1000.0, bytes / 1e6);
+    }
+    fflush(stdout);
+    free(ms);
+    cudaEventDestroy(ev[0]);
+    cudaEventDestroy(ev[1]);
+    tu_dfree(x);
+    tu_dfree(y);
+    for (int c = 0; c < copies; c++)
+        tu_dfree(w[c].data);
+}
+
+int main(int argc, char **argv)
+{
+    const int reps = argc > 1 ? atoi(argv[1]) : 50;
+    if (reps < 1) {
+        fprintf(stderr, "usage: bench_gemv [repetitions]\n");
+        return 2;
+    }
+    wp_host host;
+    int rc = tu_cuda_host_init(&host);
+    if (rc)
+        return rc;
+    static const int shapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}, {128256, 2048},
+                                    {4096, 14336}};
+    static const uint32_t types[] = {WP_DTYPE_F16, WP_DTYPE_Q8_0, WP_DTYPE_Q4_K, WP_DTYPE_Q6_K};
+    printf("decode GEMV (out x in), median of %d calls; %% of %.0f GB/s\n", reps, PEAK_GBS);
+    for (int t = 0; t < 4; t++)
+        for (int s = 0; s < 5; s++)
+            bench(&host, types[t], shapes[s][0], shapes[s][1], 1, reps);
+    printf("\nsame with n = 8 columns (weights read once for all 8)\n");
+    for (int t = 0; t < 4; t++)
+        for (int s = 0; s < 5; s++)
+            bench(&host, types[t], shapes[s][0], shapes[s][1], 8, reps);
+    tu_cuda_host_fini(&host);
+    return 0;
+}

@@ -1,0 +1,355 @@
+/*
+ * test_ops_cuda.c - every op of the CUDA kernel set (wrk_ops_cuda) against the reference
+ * host set on fresh random inputs. Outputs are poisoned with NaN before each call and must
+ * come back fully written. Exits 77 (SKIP) without a CUDA device.
+ *
+ * Tolerances, relative in the 2-norm over the whole output:
+ *   matmul F32 weights 1e-5; F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K 1e-4. Both sides multiply the
+ *   same dequantized fp32 values and differ only by summation order and FMA contraction,
+ *   whose fp32 rounding is ~sqrt(in) * 2^-24 ~ 3e-6 at in = 2048; 1e-4 keeps a 30x margin
+ *   yet one wrongly decoded block in a row (a 1e-1 error) cannot hide.
+ *   get_rows 1e-6 (same formulas, at most an FMA's rounding apart); rms_norm 1e-5;
+ *   attention 1e-5 (fp32 both sides, different reduction order and exp); add exact.
+ * The measured errors are printed for the record.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/wrk_error.h"
+#include "gguf/quant.h"
+#include "ops/ops.h"
+#include "ops_cudahost.h"
+#include "ops_testutil.h"
+
+static wp_host host;
+static const wp_ops *cu, *ref;
+
+/* A host weight and its device copy. */
+typedef struct {
+    wp_tensor h, d;
+} pair_t;
+
+static void pair_make(tu_rng *r, uint32_t type, int in, int out, int raw, pair_t *p)
+{
+    ck_assert_int_eq(tu_make_weight(r, type, in, out, raw, &p->h), 0);
+    p->d = p->h;
+    p->d.data = tu_dalloc(p->h.nbytes);
+    tu_upload(p->d.data, p->h.data, p->h.nbytes);
+}
+
+static void pair_free(pair_t *p)
+{
+    tu_dfree(p->d.data);
+    free(p->h.data);
+}
+
+/* x_off shifts x by one float so the kernels take their unaligned-x path. */
+static void check_matmul(tu_rng *r, uint32_t type, int in, int out, int n, int with_bias,
+                         int raw, int x_off)
+{
+    pair_t w;
+    pair_make(r, type, in, out, raw, &w);
+    const size_t nx = (size_t)in * n, ny = (size_t)out * n;
+    float *x = malloc(sizeof(float) * nx), *y = malloc(sizeof(float) * ny);
+    float *yr = malloc(sizeof(float) * ny), *bias = malloc(sizeof(float) * out);
+    tu_fill(r, x, nx, -1.0f, 1.0f);
+    tu_fill(r, bias, out, -0.5f, 0.5f);
+    float *dx = tu_dalloc(sizeof(float) * (nx + 1)), *dy = tu_dalloc(sizeof(float) * ny);
+    float *db = tu_dalloc(sizeof(float) * out);
+    tu_upload(dx + x_off, x, sizeof(float) * nx);
+    tu_upload(db, bias, sizeof(float) * out);
+    tu_poison(dy, sizeof(float) * ny);
+    int rc = cu->matmul(&host, &w.d, dx + x_off, dy, n, with_bias ? db : NULL);
+    ck_assert_msg(rc == 0, "cuda matmul: %s", wrk_error_detail());
+    ck_assert_int_eq(cu->synchronize(&host), 0);
+    tu_download(y, dy, sizeof(float) * ny);
+    ck_assert_int_eq(ref->matmul(NULL, &w.h, x, yr, n, with_bias ? bias : NULL), 0);
+    ck_assert_msg(tu_all_finite(y, ny), "matmul %s in %d out %d n %d: output not fully written",
+                  wrk_dtype_name(type), in, out, n);
+    const double e = tu_rel_err(y, yr, ny), tol = type == WP_DTYPE_F32 ? 1e-5 : 1e-4;
+    printf("matmul %-5s in %5d out %5d n %2d bias %d raw %d xoff %d: rel err %.3g\n",
+           wrk_dtype_name(type), in, out, n, with_bias, raw, x_off, e);
+    ck_assert_msg(e <= tol, "matmul %s in %d out %d n %d: rel err %g > %g", wrk_dtype_name(type),
+                  in, out, n, e, tol);
+    tu_dfree(dx);
+    tu_dfree(dy);
+    tu_dfree(db);
+    free(x);
+    free(y);
+    free(yr);
+    free(bias);
+    pair_free(&w);
+}
+
+START_TEST(test_matmul)
+{
+    tu_rng r;
+    tu_seed(&r, 1000 + (uint64_t)_i);
+    const uint32_t type = tu_types[_i];
+    const uint32_t qk = wrk_dtype_block_elems(type);
+    const int ins_f[] = {64, 172, 2048}, ins_32[] = {64, 2048}, ins_k[] = {256, 2048};
+    const int *ins = qk == 1 ? ins_f : qk == 32 ? ins_32 : ins_k;
+    const int n_in = qk == 1 ? 3 : 2;
+    const int outs[] = {37, 515}, ns[] = {1, 3, 8, 37};
+    for (int a = 0; a < n_in; a++)
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 4; c++)
+                check_matmul(&r, type, ins[a], outs[b], ns[c], (a + b + c) & 1,
+                             qk > 1 && ((a + c) & 1), 0);
+    /* unaligned x, odd n; a large decode shape; and prefill sizes (cuBLAS for F32) */
+    check_matmul(&r, type, ins[n_in - 1], 131, 3, 1, 0, 1);
+    check_matmul(&r, type, 2048, 4099, 1, 0, 1, 0);
+    check_matmul(&r, type, ins[0], 67, 100, 1, 1, 0);
+}
+END_TEST
+
+START_TEST(test_get_rows)
+{
+    tu_rng r;
+    tu_seed(&r, 2000);
+    for (int t = 0; t < TU_N_TYPES; t++) {
+        const uint32_t type = tu_types[t];
+        const uint32_t qk = wrk_dtype_block_elems(type);
+        const int widths[] = {qk == 1 ? 173 : (int)qk * 3, 2048};
+        for (int wi = 0; wi < 2; wi++) {
+            const int in = widths[wi], rows = 301;
+            pair_t w;
+            pair_make(&r, type, in, rows, 1, &w);
+            const int ns[] = {1, 300};
+            for (int k = 0; k < 2; k++) {
+                const int n = ns[k];
+                int32_t *ids = malloc(sizeof(int32_t) * n);
+                for (int i = 0; i < n; i++)
+                    ids[i] = (int32_t)(tu_u64(&r) % rows);
+                ids[n - 1] = rows - 1;
+                const size_t no = (size_t)in * n;
+                float *o = malloc(sizeof(float) * no), *orf = malloc(sizeof(float) * no);
+                float *d = tu_dalloc(sizeof(float) * no);
+                tu_poison(d, sizeof(float) * no);
+                int rc = cu->get_rows(&host, &w.d, ids, n, d);
+                ck_assert_msg(rc == 0, "cuda get_rows: %s", wrk_error_detail());
+                tu_download(o, d, sizeof(float) * no);
+                ck_assert_int_eq(ref->get_rows(NULL, &w.h, ids, n, orf), 0);
+                ck_assert_msg(tu_all_finite(o, no), "get_rows %s: not fully written",
+                              wrk_dtype_name(type));
+                const double e = tu_rel_err(o, orf, no);
+                printf("get_rows %-5s width %4d n %3d: rel err %.3g\n", wrk_dtype_name(type),
+                       in, n, e);
+                ck_assert_msg(e <= 1e-6, "get_rows %s: rel err %g", wrk_dtype_name(type), e);
+                /* a bad id: refused, nothing written */
+                tu_poison(d, sizeof(float) * no);
+                ids[0] = rows;
+                ck_assert_int_eq(cu->get_rows(&host, &w.d, ids, n, d),
+                                 CUDA_ERROR_INVALID_PARAMETER);
+                tu_download(o, d, sizeof(float) * no);
+                ck_assert(isnan(o[0]) && isnan(o[no - 1]));
+                free(ids);
+                free(o);
+                free(orf);
+                tu_dfree(d);
+            }
+            pair_free(&w);
+        }
+    }
+}
+END_TEST
+
+/* Attention over a sequence of calls (prefill, decode steps, a chunk), each against the
+ * host set run on its own copy of the caches; the caches must agree too. */
+static void check_attention(tu_rng *r, int n_heads, int n_kv, int hd, int n_ctx,
+                            const int *steps, int n_steps)
+{
+    const size_t kvw = (size_t)n_kv * hd, qw = (size_t)n_heads * hd, nc = (size_t)n_ctx * kvw;
+    float *kc = calloc(nc, sizeof(float)), *vc = calloc(nc, sizeof(float));
+    float *kcd = tu_dalloc(nc * sizeof(float)), *vcd = tu_dalloc(nc * sizeof(float));
+    float *kback = malloc(nc * sizeof(float));
+    tu_poison(kcd, nc * sizeof(float));
+    tu_poison(vcd, nc * sizeof(float));
+    int pos = 0;
+    for (int s = 0; s < n_steps; s++) {
+        const int n = steps[s];
+        const size_t nq = (size_t)n * qw, nk = (size_t)n * kvw;
+        float *q = malloc(nq * sizeof(float)), *k = malloc(nk * sizeof(float));
+        float *v = malloc(nk * sizeof(float)), *o = malloc(nq * sizeof(float));
+        float *orf = malloc(nq * sizeof(float));
+        tu_fill(r, q, nq, -2.0f, 2.0f);
+        tu_fill(r, k, nk, -2.0f, 2.0f);
+        tu_fill(r, v, nk, -1.0f, 1.0f);
+        float *qd = tu_dalloc(nq * sizeof(float)), *kd = tu_dalloc(nk * sizeof(float));
+        float *vd = tu_dalloc(nk * sizeof(float)), *od = tu_dalloc(nq * sizeof(float));
+        tu_upload(qd, q, nq * sizeof(float));
+        tu_upload(kd, k, nk * sizeof(float));
+        tu_upload(vd, v, nk * sizeof(float));
+        tu_poison(od, nq * sizeof(float));
+        const wp_attention_params p = {n, pos, n_heads, n_kv, hd, n_ctx, 1.0f / sqrtf((float)hd)};
+        int rc = cu->attention(&host, &p, qd, kd, vd, kcd, vcd, od);
+        ck_assert_msg(rc == 0, "cuda attention: %s", wrk_error_detail());
+        tu_download(o, od, nq * sizeof(float));
+        ck_assert_int_eq(ref->attention(NULL, &p, q, k, v, kc, vc, orf), 0);
+        ck_assert_msg(tu_all_finite(o, nq), "attention: output not fully written");
+        const double e = tu_rel_err(o, orf, nq);
+        printf("attention heads %2d/%d hd %3d n_ctx %4d pos %4d n %3d: rel err %.3g\n", n_heads,
+               n_kv, hd, n_ctx, pos, n, e);
+        ck_assert_msg(e <= 1e-5, "attention heads %d/%d hd %d pos %d n %d: rel err %g", n_heads,
+                      n_kv, hd, pos, n, e);
+        pos += n;
+        tu_download(kback, kcd, (size_t)pos * kvw * sizeof(float));
+        ck_assert(memcmp(kback, kc, (size_t)pos * kvw * sizeof(float)) == 0);
+        tu_download(kback, vcd, (size_t)pos * kvw * sizeof(float));
+        ck_assert(memcmp(kback, vc, (size_t)pos * kvw * sizeof(float)) == 0);
+        free(q);
+        free(k);
+        free(v);
+        free(o);
+        free(orf);
+        tu_dfree(qd);
+        tu_dfree(kd);
+        tu_dfree(vd);
+        tu_dfree(od);
+    }
+    free(kc);
+    free(vc);
+    free(kback);
+    tu_dfree(kcd);
+    tu_dfree(vcd);
+}
+
+START_TEST(test_attention)
+{
+    tu_rng r;
+    tu_seed(&r, 3000);
+    const int steps[] = {37, 1, 1, 1, 8, 3};
+    check_attention(&r, 32, 8, 64, 64, steps, 6);   /* Llama-3 style GQA 4:1 */
+    check_attention(&r, 4, 4, 128, 60, steps, 5);   /* MHA, hd 128 */
+    check_attention(&r, 6, 3, 80, 51, steps, 6);    /* odd head_dim, cache filled to the end */
+    check_attention(&r, 2, 1, 256, 64, steps, 3);   /* the largest head_dim */
+    check_attention(&r, 3, 1, 16, 64, steps, 4);    /* head_dim below a warp */
+    const int longer[] = {1500, 1, 1, 100};
+    check_attention(&r, 8, 2, 64, 1700, longer, 4); /* long context */
+    const int one[] = {1, 1, 1};
+    check_attention(&r, 4, 2, 32, 3, one, 3);       /* decode from pos 0 */
+
+    wp_attention_params p = {1, 0, 2, 1, 512, 4, 1.0f};
+    float *d = tu_dalloc(4096 * sizeof(float));
+    ck_assert_int_eq(cu->attention(&host, &p, d, d, d, d, d, d), CUDA_ERROR_INVALID_PARAMETER);
+    p.head_dim = 16;
+    p.pos = 4;
+    ck_assert_int_eq(cu->attention(&host, &p, d, d, d, d, d, d), CUDA_ERROR_INVALID_PARAMETER);
+    tu_dfree(d);
+}
+END_TEST
+
+START_TEST(test_rms_norm_add_copies)
+{
+    tu_rng r;
+    tu_seed(&r, 4000);
+    const int shapes[][2] = {{1, 2048}, {3, 172}, {37, 4096}, {5, 1}, {2, 5000}};
+    for (int s = 0; s < 5; s++) {
+        const int rows = shapes[s][0], width = shapes[s][1];
+        const size_t n = (size_t)rows * width;
+        float *x = malloc(n * sizeof(float)), *w = malloc(width * sizeof(float));
+        float *o = malloc(n * sizeof(float)), *orf = malloc(n * sizeof(float));
+        tu_fill(&r, x, n, -4.0f, 4.0f);
+        tu_fill(&r, w, width, 0.5f, 1.5f);
+        float *xd = tu_dalloc(n * sizeof(float)), *wd = tu_dalloc(width * sizeof(float));
+        float *od = tu_dalloc(n * sizeof(float));
+        ck_assert_int_eq(cu->from_host(&host, xd, x, n * sizeof(float)), 0);
+        ck_assert_int_eq(cu->from_host(&host, wd, w, width * sizeof(float)), 0);
+        tu_poison(od, n * sizeof(float));
+        ck_assert_int_eq(cu->rms_norm(&host, xd, wd, od, rows, width, 1e-6f), 0);
+        ck_assert_int_eq(cu->to_host(&host, o, od, n * sizeof(float)), 0);
+        ck_assert_int_eq(ref->rms_norm(NULL, x, w, orf, rows, width, 1e-6f), 0);
+        ck_assert(tu_all_finite(o, n));
+        double e = tu_rel_err(o, orf, n);
+        printf("rms_norm %2d x %4d: rel err %.3g\n", rows, width, e);
+        ck_assert_msg(e <= 1e-5, "rms_norm %dx%d: %g", rows, width, e);
+        /* in place */
+        ck_assert_int_eq(cu->rms_norm(&host, xd, wd, xd, rows, width, 1e-6f), 0);
+        ck_assert_int_eq(cu->to_host(&host, o, xd, n * sizeof(float)), 0);
+        ck_assert(tu_rel_err(o, orf, n) <= 1e-5);
+
+        /* add: y += x, exact */
+        float *y = malloc(n * sizeof(float));
+        tu_fill(&r, y, n, -1.0f, 1.0f);
+        ck_assert_int_eq(cu->from_host(&host, od, y, n * sizeof(float)), 0);
+        ck_assert_int_eq(cu->add(&host, od, xd, n), 0);
+        ck_assert_int_eq(cu->to_host(&host, orf, od, n * sizeof(float)), 0);
+        ck_assert_int_eq(ref->add(NULL, y, o, n), 0);
+        ck_assert(memcmp(y, orf, n * sizeof(float)) == 0);
+        free(y);
+        free(x);
+        free(w);
+        free(o);
+        free(orf);
+        tu_dfree(xd);
+        tu_dfree(wd);
+        tu_dfree(od);
+    }
+    /* a larger add, odd length */
+    const size_t n = 1000003;
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    float *c = malloc(n * sizeof(float));
+    tu_fill(&r, a, n, -1.0f, 1.0f);
+    tu_fill(&r, b, n, -1.0f, 1.0f);
+    float *ad = tu_dalloc(n * sizeof(float)), *bd = tu_dalloc(n * sizeof(float));
+    tu_upload(ad, a, n * sizeof(float));
+    tu_upload(bd, b, n * sizeof(float));
+    ck_assert_int_eq(cu->add(&host, ad, bd, n), 0);
+    ck_assert_int_eq(cu->synchronize(&host), 0);
+    tu_download(c, ad, n * sizeof(float));
+    ref->add(NULL, a, b, n);
+    ck_assert(memcmp(a, c, n * sizeof(float)) == 0);
+    free(a);
+    free(b);
+    free(c);
+    tu_dfree(ad);
+    tu_dfree(bd);
+    ck_assert_int_eq(cu->add(&host, NULL, NULL, 0), 0);
+    ck_assert_int_eq(cu->rms_norm(&host, NULL, NULL, NULL, 1, 0, 1e-5f),
+                     CUDA_ERROR_INVALID_PARAMETER);
+}
+END_TEST
+
+START_TEST(test_table)
+{
+    ck_assert_ptr_nonnull(cu);
+    ck_assert_uint_eq(cu->abi_major, WORKER_PLUGIN_ABI_MAJOR);
+    ck_assert_uint_eq(cu->struct_size, sizeof(wp_ops));
+    ck_assert_int_eq(cu->synchronize(&host), 0);
+    uint8_t data[64];
+    wp_tensor w = {"w", WP_DTYPE_Q4_K, 2, {255, 1, 1, 1}, sizeof(data), data};
+    float f;
+    ck_assert_int_eq(cu->matmul(&host, &w, &f, &f, 1, NULL), CUDA_ERROR_INVALID_PARAMETER);
+    ck_assert_ptr_nonnull(strstr(wrk_error_detail(), "w"));
+}
+END_TEST
+
+int main(void)
+{
+    int rc = tu_cuda_host_init(&host);
+    if (rc)
+        return rc;
+    cu = host.ops;
+    ref = wrk_ops_host();
+    Suite *s = suite_create("ops_cuda");
+    TCase *tc = tcase_create("cuda");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_table);
+    tcase_add_loop_test(tc, test_matmul, 0, TU_N_TYPES);
+    tcase_add_test(tc, test_get_rows);
+    tcase_add_test(tc, test_attention);
+    tcase_add_test(tc, test_rms_norm_add_copies);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK); /* the CUDA context does not survive fork() */
+    srunner_run_all(sr, CK_NORMAL);
+    const int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    tu_cuda_host_fini(&host);
+    return failed ? 1 : 0;
+}
