@@ -23,7 +23,7 @@ AC_DEFUN([WORKER_CUDA], [
       AS_IF([test -d "$CUDA_LIBDIR"], [], [CUDA_LIBDIR=$with_cuda/lib])
       CUDA_CPPFLAGS="-I$with_cuda/include"
       CUDA_LDFLAGS="-L$CUDA_LIBDIR -Wl,-rpath,$CUDA_LIBDIR"
-      CUDA_LIBS="-lcublas -lcudart"
+      CUDA_LIBS="-lcublas -lcudart -lstdc++"
       NVCCFLAGS_ARCH=
       for sm in `echo "$CUDA_ARCH_LIST" | tr ',' ' '`; do
         NVCCFLAGS_ARCH="$NVCCFLAGS_ARCH -gencode=arch=compute_$sm,code=sm_$sm"

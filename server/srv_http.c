@@ -128,7 +128,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, srv_req *r)
     int path_known = 0;
 
     if (atomic_load(&r->srv->shutting_down))
-        return srv_respond_error(c, r, 503, "INTERNAL", 0, "worker is shutting down");
+        return srv_respond_error(c, r, 503, "SHUTTING_DOWN", 1, "worker is shutting down");
     if (r->too_large)
         return srv_respond_error(c, r, 413, "INVALID_REQUEST", 0,
                                  "request body exceeds the limit of %lu bytes", r->srv->max_body);
@@ -184,7 +184,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (r->too_large) return MHD_YES;
+        if (r->too_large) {
+            /* drain a modest excess so the client can read our 413; beyond that, hang up */
+            r->discarded += n;
+            return r->discarded > 16 * (uint64_t)srv->max_body ? MHD_NO : MHD_YES;
+        }
         if (r->len + n > srv->max_body) {
             r->too_large = 1;
             free(r->body);

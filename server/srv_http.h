@@ -43,6 +43,7 @@ typedef struct srv_req {
     char *body;
     size_t len, cap;
     int too_large;
+    uint64_t discarded;            /* body bytes dropped after the cap */
     unsigned status;
     int streamed;
     char method[16];

@@ -27,3 +27,19 @@ tests_gpt_test_gpt_reference_LDFLAGS = $(WRK_TESTLINK)
 EXTRA_tests_gpt_test_gpt_reference_DEPENDENCIES = plugins/gpt.la
 
 EXTRA_DIST += tests/gpt/independence.sh tests/gpt/make_gpt_reference.py tests/gpt/data
+
+# The plugin's two kernel sets, linked into a test that compares them on the GPU.
+check_LTLIBRARIES += tests/gpt/libgpt_kernels.la
+tests_gpt_libgpt_kernels_la_SOURCES = plugins/gpt/gpt_kernels_host.c plugins/gpt/gpt.h
+if HAVE_CUDA
+tests_gpt_libgpt_kernels_la_SOURCES += plugins/gpt/gpt_kernels_cuda.cu
+else
+tests_gpt_libgpt_kernels_la_SOURCES += plugins/gpt/gpt_kernels_none.c
+endif
+check_PROGRAMS += tests/gpt/test_gpt_kernels
+TESTS += tests/gpt/test_gpt_kernels
+tests_gpt_test_gpt_kernels_SOURCES = tests/gpt/test_gpt_kernels.c $(GPT_TEST_SOURCES)
+tests_gpt_test_gpt_kernels_CFLAGS = $(WRK_TESTCFLAGS)
+tests_gpt_test_gpt_kernels_LDADD = tests/gpt/libgpt_kernels.la $(WRK_TESTLIBS) -lm
+tests_gpt_test_gpt_kernels_LDFLAGS = $(WRK_TESTLINK)
+EXTRA_tests_gpt_test_gpt_kernels_DEPENDENCIES = plugins/gpt.la

@@ -77,7 +77,7 @@ struct wrk_sampler {
     size_t n_seen;
     cand *c;             /* candidates of the top-k path */
     float *w;            /* weights by id (dense path) */
-    double *bin_mass;    /* top-p histogram */
+    double *bin_mass;    /* top-p histogram (4 interleaved copies) */
     double *blk;         /* sum of w per BLOCK ids */
 };
 
@@ -93,7 +93,7 @@ wrk_sampler *wrk_sampler_new(const wrk_sampler_params *p, uint32_t vocab_size)
     s->seen_ids = malloc(sizeof *s->seen_ids * vocab_size);
     s->c = malloc(sizeof *s->c * vocab_size);
     s->w = malloc(sizeof *s->w * vocab_size);
-    s->bin_mass = malloc(sizeof *s->bin_mass * HIST_BINS);
+    s->bin_mass = malloc(sizeof *s->bin_mass * HIST_BINS * 4);
     s->blk = malloc(sizeof *s->blk * (vocab_size / BLOCK + 1));
     if (!s->seen || !s->seen_ids || !s->c || !s->w || !s->bin_mass || !s->blk) {
         wrk_sampler_free(s);
@@ -298,26 +298,40 @@ static int top_p_cut(wrk_sampler *s, uint32_t V, double total, float top_p, floa
     int b;
     size_t n = 0;
 
-    memset(s->bin_mass, 0, sizeof *s->bin_mass * HIST_BINS);
-    for (uint32_t i = 0; i < V; i++) s->bin_mass[wbin(w[i])] += w[i];   /* 0 adds 0 */
+    /* Four interleaved histograms, so that runs of ids in one bin do not serialise on a
+     * single memory location; summed in a fixed order. */
+    double *h = s->bin_mass;
+    uint32_t i = 0;
+    memset(h, 0, sizeof *h * HIST_BINS * 4);
+    for (; i + 4 <= V; i += 4) {
+        h[wbin(w[i])] += w[i];                           /* a weight of 0 adds 0 */
+        h[HIST_BINS + wbin(w[i + 1])] += w[i + 1];
+        h[2 * HIST_BINS + wbin(w[i + 2])] += w[i + 2];
+        h[3 * HIST_BINS + wbin(w[i + 3])] += w[i + 3];
+    }
+    for (; i < V; i++) h[wbin(w[i])] += w[i];
+    for (int k = 0; k < HIST_BINS; k++)
+        h[k] = (h[k] + h[HIST_BINS + k]) + (h[2 * HIST_BINS + k] + h[3 * HIST_BINS + k]);
     for (b = HIST_BINS - 1; b >= 0; b--) {
         if (cum + s->bin_mass[b] >= want) break;
         cum += s->bin_mass[b];
     }
     if (b < 0) return 0;
     /* Sort only the bin holding the cut. */
-    for (uint32_t i = 0; i < V; i++)
+    for (i = 0; i < V; i++)
         if (wbin(w[i]) == (uint32_t)b && w[i] > 0.0f) {
             s->c[n].v = w[i];
             s->c[n].id = (int32_t)i;
             n++;
         }
     qsort(s->c, n, sizeof *s->c, cmp_rank);
-    for (size_t i = 0; i < n; i++) {
-        cum += s->c[i].v;
-        if (cum >= want || i + 1 == n) {
-            *wc = s->c[i].v;
-            *idc = s->c[i].id;
+    for (size_t k = 0; k < n; k++) {
+        cum += s->c[k].v;
+        if (cum >= want || k + 1 == n) {
+            *wc = s->c[k].v;
+            *idc = s->c[k].id;
+            /* Equal weights rank by id: those after the cut go (all are in this bin). */
+            for (size_t j = k + 1; j < n && s->c[j].v == *wc; j++) s->w[s->c[j].id] = 0.0f;
             return 1;
         }
     }
@@ -454,9 +468,7 @@ int32_t wrk_sampler_sample(wrk_sampler *s, float *logits)
         float wc = 0.0f;
         int32_t idc = 0;
         if (top_p_cut(s, V, total, p->top_p, &wc, &idc)) {
-            zero_below(w, V, wc);
-            for (i = (uint32_t)idc + 1; i < V; i++)   /* ties rank by id */
-                if (w[i] == wc) w[i] = 0.0f;
+            zero_below(w, V, wc);   /* ties after the cut were zeroed by top_p_cut */
             total = block_sums(s, V);
         }
     }

@@ -1,6 +1,7 @@
 /*
  * utf8.c - UTF-8 validation, repair and boundary detection (see utf8.h).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ char *wrk_utf8_sanitize(const char *src, size_t len, size_t *out_len)
 {
     const unsigned char *s = (const unsigned char *)src;
     /* Each bad byte grows to at most 3 bytes (U+FFFD). */
-    char *out = malloc(len * 3 + 1);
+    char *out = len <= (SIZE_MAX - 1) / 3 ? malloc(len * 3 + 1) : NULL;
     size_t i = 0, o = 0;
 
     if (!out) return NULL;

@@ -558,7 +558,12 @@ START_TEST(seed_corpus)
 {
     const char *top = getenv("top_srcdir");
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/fuzz/corpus", top ? top : "..");
+    if (top) {
+        snprintf(dir, sizeof dir, "%s/fuzz/corpus", top);
+    } else { /* run by hand: the source tree this file was compiled from */
+        const char *me = __FILE__, *rel = strstr(me, "tests/gguf/test_malformed.c");
+        snprintf(dir, sizeof dir, "%.*sfuzz/corpus", rel ? (int)(rel - me) : 0, me);
+    }
     DIR *d = opendir(dir);
     ck_assert_msg(d != NULL, "cannot open %s (set top_srcdir)", dir);
     struct dirent *de;

@@ -3,11 +3,13 @@
  *
  * The new keys/values are first copied into cache rows pos..pos+n-1 (rows are contiguous, so
  * one device-to-device copy each). Then one CUDA block per (head h, new token i) attends to
- * cache rows 0..pos+i of KV head h / (n_heads / n_kv_heads): each of the 4 warps takes every
- * 4th position, computes the score with its lanes splitting head_dim (each lane holds DPL
+ * cache rows 0..pos+i of KV head h / (n_heads / n_kv_heads): each of the W warps takes every
+ * W-th position, computes the score with its lanes splitting head_dim (each lane holds DPL
  * dims of q and of the output accumulator), and keeps an online softmax (running max m, sum
  * l, rescaled accumulator); the warps' partial states are merged through shared memory.
- * Any n_ctx; head_dim <= 256. A split-K decode variant over long contexts is later work.
+ * Long contexts (>= ATTN_LONG positions) use 16 warps per block instead of 4, since decode
+ * has only n_heads blocks to spread over the GPU. Any n_ctx; head_dim <= 256. A split-K
+ * decode variant (several blocks per head) is later work (issue 8).
  */
 #include "config.h"
 
@@ -17,20 +19,20 @@
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops_internal.h"
 
-#define ATTN_WARPS 4
-#define ATTN_MAX_DPL 8 /* dims per lane: head_dim <= 256 */
+#define ATTN_MAX_DPL 8   /* dims per lane: head_dim <= 256 */
+#define ATTN_LONG 128    /* from this many positions on, blocks of 16 warps instead of 4 */
 
 // ----------------------------------------------------------------------------------------
 // GPU kernel
 
-template <int DPL>
-__global__ void __launch_bounds__(ATTN_WARPS * 32)
+template <int DPL, int NW>
+__global__ void __launch_bounds__(NW * 32)
 attention_kernel(const float *__restrict__ q, const float *__restrict__ k_cache,
                  const float *__restrict__ v_cache, float *__restrict__ out, int n_heads,
                  int group, int hd, int pos, float scale)
 {
-    __shared__ float sm_m[ATTN_WARPS], sm_l[ATTN_WARPS];
-    __shared__ float sm_acc[ATTN_WARPS][DPL * 32];
+    __shared__ float sm_m[NW], sm_l[NW];
+    __shared__ float sm_acc[NW][DPL * 32];
     const int h = blockIdx.x, i = blockIdx.y;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const size_t kv_width = (size_t)(n_heads / group) * hd;
@@ -47,7 +49,7 @@ attention_kernel(const float *__restrict__ q, const float *__restrict__ k_cache,
         acc[j] = 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
-    for (int t = warp; t < len; t += ATTN_WARPS) {
+    for (int t = warp; t < len; t += NW) {
         const float *kt = k_cache + (size_t)t * kv_width + kv_off;
         const float *vt = v_cache + (size_t)t * kv_width + kv_off;
         float s = 0.0f, vr[DPL];
@@ -80,11 +82,11 @@ attention_kernel(const float *__restrict__ q, const float *__restrict__ k_cache,
     /* merge: warps without a position have m = -inf and weigh 0 (warp 0 always has t = 0) */
     float M = sm_m[0];
 #pragma unroll
-    for (int w = 1; w < ATTN_WARPS; w++)
+    for (int w = 1; w < NW; w++)
         M = fmaxf(M, sm_m[w]);
-    float e[ATTN_WARPS], L = 0.0f;
+    float e[NW], L = 0.0f;
 #pragma unroll
-    for (int w = 0; w < ATTN_WARPS; w++) {
+    for (int w = 0; w < NW; w++) {
         e[w] = expf(sm_m[w] - M);
         L += e[w] * sm_l[w];
     }
@@ -93,7 +95,7 @@ attention_kernel(const float *__restrict__ q, const float *__restrict__ k_cache,
     for (int d = threadIdx.x; d < hd; d += blockDim.x) {
         float o = 0.0f;
 #pragma unroll
-        for (int w = 0; w < ATTN_WARPS; w++)
+        for (int w = 0; w < NW; w++)
             o = fmaf(e[w], sm_acc[w][d], o);
         oh[d] = o * inv;
     }
@@ -127,17 +129,25 @@ extern "C" int wrk_cuda_attention(const wp_host *host, const wp_attention_params
     const int group = p->n_heads / p->n_kv_heads;
     const dim3 grid((unsigned)p->n_heads, (unsigned)p->n_tokens);
     const int dpl = (p->head_dim + 31) / 32;
-#define ATTN_LAUNCH(D)                                                                         \
-    attention_kernel<D><<<grid, ATTN_WARPS * 32, 0, st>>>(q, k_cache, v_cache, out, p->n_heads, \
-                                                          group, p->head_dim, p->pos, p->scale)
+#define ATTN_LAUNCH(D, W)                                                                      \
+    attention_kernel<D, W><<<grid, W * 32, 0, st>>>(q, k_cache, v_cache, out, p->n_heads, group, \
+                                                    p->head_dim, p->pos, p->scale)
+#define ATTN_LAUNCH_W(D)                                                                        \
+    do {                                                                                        \
+        if (p->pos + p->n_tokens >= ATTN_LONG)                                                  \
+            ATTN_LAUNCH(D, 16);                                                                 \
+        else                                                                                    \
+            ATTN_LAUNCH(D, 4);                                                                  \
+    } while (0)
     if (dpl <= 1)
-        ATTN_LAUNCH(1);
+        ATTN_LAUNCH_W(1);
     else if (dpl <= 2)
-        ATTN_LAUNCH(2);
+        ATTN_LAUNCH_W(2);
     else if (dpl <= 4)
-        ATTN_LAUNCH(4);
+        ATTN_LAUNCH_W(4);
     else
-        ATTN_LAUNCH(8);
+        ATTN_LAUNCH_W(8);
+#undef ATTN_LAUNCH_W
 #undef ATTN_LAUNCH
     return wrk_cuda_launch_check("attention");
 }
