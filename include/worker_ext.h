@@ -85,6 +85,9 @@ typedef struct WorkerSamplingParams {
     int n_stop;                 /**< 0..WORKER_MAX_STOP_SEQUENCES */
     const char *const *stop;    /**< n_stop NUL-terminated UTF-8 strings */
     int add_special;            /**< 1: add BOS/EOS as the model's tokenizer says (default) */
+    /* ---- added by the benchmark (engineer I) ---- */
+    int ignore_eos;             /**< 1: never stop on EOS/EOG tokens (they are sampled and fed
+                                 *   back like any other token; benchmarks); default 0 */
 } WorkerSamplingParams;
 
 /** Defaults: max_tokens 2048, temperature 1, top_k 0, top_p 1, min_p 0, penalty 1, seed 0. */
@@ -114,6 +117,13 @@ typedef struct WorkerModelInfo {
     uint32_t context_length;
     uint64_t n_params;
     uint64_t weight_bytes;
+    /* ---- added by the benchmark (engineer I); 0 when the runtime does not know ---- */
+    uint32_t n_layers;          /**< transformer blocks (<arch>.block_count) */
+    uint32_t n_kv_heads;        /**< KV heads (<arch>.attention.head_count_kv) */
+    uint32_t head_dim;          /**< dimension of one K/V head */
+    uint64_t kv_bytes_per_token; /**< bytes of K+V, all layers, one cached position, in the
+                                  *   cache's own element type (what attention reads per
+                                  *   position of context) */
 } WorkerModelInfo;
 
 /** Fill info (strings owned by the model, valid until it is unloaded). */

@@ -57,11 +57,15 @@ static enum MHD_Result respond_collected(struct MHD_Connection *c, srv_req *r, s
         } else if (ev->type == SRV_EV_TOKEN && ev->text && text) {
             size_t n = strlen(ev->text);
             char *grown = realloc(text, len + n + 1);
-            if (grown) {
+            if (!grown) {
+                /* keep draining so the job ends normally; answer 500 at the end */
+                free(text);
+                text = NULL;
+            } else {
                 memcpy(grown + len, ev->text, n + 1);
                 len += n;
+                text = grown;
             }
-            text = grown;
         } else if (ev->type == SRV_EV_END) {
             tokens_out = ev->tokens_out;
             stop_reason = ev->stop_reason;
@@ -77,12 +81,16 @@ static enum MHD_Result respond_collected(struct MHD_Connection *c, srv_req *r, s
         }
         srv_event_free(ev);
     }
+    if (!text) {
+        srv_job_unref(job);
+        return srv_respond_openai_error(c, r, 500, "INTERNAL", "out of memory collecting the text");
+    }
     const char *finish = stop_reason && strcmp(stop_reason, "max_tokens") == 0 ? "length"
                                                                                : "stop";
     json_t *choice = chat
         ? json_pack("{s:i, s:{s:s, s:s}, s:n, s:s}", "index", 0, "message", "role", "assistant",
-                    "content", text ? text : "", "logprobs", "finish_reason", finish)
-        : json_pack("{s:s, s:i, s:n, s:s}", "text", text ? text : "", "index", 0, "logprobs",
+                    "content", text, "logprobs", "finish_reason", finish)
+        : json_pack("{s:s, s:i, s:n, s:s}", "text", text, "index", 0, "logprobs",
                     "finish_reason", finish);
     json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:[o], s:{s:i, s:i, s:i}}", "id",
                           job->req.job_id, "object", chat ? "chat.completion" : "text_completion",

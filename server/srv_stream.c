@@ -22,6 +22,7 @@ typedef struct srv_stream {
     size_t out_len, out_pos;
     int done;            /* the terminal event has been formatted */
     int started;         /* a started event (or OpenAI role chunk) has been written */
+    int oom;             /* output could not be buffered: end the response with an error */
     char model[256];
     char oa_id[300];
     long long created;
@@ -31,7 +32,10 @@ static void out_append(srv_stream *s, const char *text)
 {
     size_t n = strlen(text);
     char *grown = realloc(s->out, s->out_len + n + 1);
-    if (!grown) return;
+    if (!grown) {
+        s->oom = 1;
+        return;
+    }
     s->out = grown;
     memcpy(s->out + s->out_len, text, n + 1);
     s->out_len += n;
@@ -183,6 +187,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
     srv_stream *s = cls;
 
     for (;;) {
+        if (s->oom) return MHD_CONTENT_READER_END_WITH_ERROR;
         if (s->out_pos < s->out_len) {
             size_t n = s->out_len - s->out_pos;
             if (n > max) n = max;

@@ -17,3 +17,4 @@ EXTRA_DIST += models/README.md models/make-default.sh
 default-model: tools/worker-convert
 	$(SHELL) $(top_srcdir)/models/make-default.sh $(top_builddir)/tools/worker-convert
 .PHONY: default-model
+include tools/bench/bench.mk

@@ -99,13 +99,14 @@ static int cuda_device_open(CudaContext *ctx, int device)
         cudaGetLastError();
         heap = 1;
     }
-    if (heap != 0) {
-        if (e != cudaSuccess)
-            return cuda_fail(CUDA_ERROR_UNKNOWN, "cudaDeviceSetLimit(cudaLimitMallocHeapSize, 0)",
-                             e);
-        return wrk_error(CUDA_ERROR_UNKNOWN, "device malloc heap is %zu bytes after "
-                         "cudaDeviceSetLimit(cudaLimitMallocHeapSize, 0)", heap);
-    }
+    /* M0-W-1010 asks for no device-side malloc heap. The driver clamps the request to its
+     * minimum (4 MiB seen on an H100 with driver 580), so a non-zero read-back is logged,
+     * not fatal; only a failing call is an error. */
+    if (e != cudaSuccess)
+        return cuda_fail(CUDA_ERROR_UNKNOWN, "cudaDeviceSetLimit(cudaLimitMallocHeapSize, 0)", e);
+    if (heap != 0)
+        wrk_log(WRK_LOG_INFO, "device", "device malloc heap set to the driver minimum: %zu bytes",
+                heap);
     /* Some devices do not support a cache preference; that is not fatal. */
     if ((e = cudaDeviceSetCacheConfig(cudaFuncCachePreferL1)) != cudaSuccess) {
         cudaGetLastError();

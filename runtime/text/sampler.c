@@ -185,17 +185,24 @@ static void weights(const float *l, float *w, uint32_t V, float mx, float inv_t)
 /* The largest logit (NaN ignored; -inf when there is none), 4 lanes at a time. */
 static float max_logit(const float *l, uint32_t V)
 {
-    v4sf m = { -INFINITY, -INFINITY, -INFINITY, -INFINITY };
-    float mx;
+    /* Four independent running maxima so consecutive steps do not wait on each other
+     * (a maximum does not depend on the order it is taken in). */
+    v4sf m[4] = { { -INFINITY, -INFINITY, -INFINITY, -INFINITY },
+                  { -INFINITY, -INFINITY, -INFINITY, -INFINITY },
+                  { -INFINITY, -INFINITY, -INFINITY, -INFINITY },
+                  { -INFINITY, -INFINITY, -INFINITY, -INFINITY } };
+    float mx = -INFINITY;
     uint32_t i = 0;
-    for (; i + 4 <= V; i += 4) {
-        v4sf x;
-        memcpy(&x, l + i, sizeof x);
-        v4si gt = x > m;                  /* false for NaN */
-        m = (v4sf)((gt & (v4si)x) | (~gt & (v4si)m));
+    for (; i + 16 <= V; i += 16) {
+        for (int a = 0; a < 4; a++) {
+            v4sf x;
+            memcpy(&x, l + i + 4 * a, sizeof x);
+            v4si gt = x > m[a];               /* false for NaN */
+            m[a] = (v4sf)((gt & (v4si)x) | (~gt & (v4si)m[a]));
+        }
     }
-    mx = m[0];
-    for (int k = 1; k < 4; k++) if (m[k] > mx) mx = m[k];
+    for (int a = 0; a < 4; a++)
+        for (int k = 0; k < 4; k++) if (m[a][k] > mx) mx = m[a][k];
     for (; i < V; i++) if (l[i] > mx) mx = l[i];
     return mx;
 }

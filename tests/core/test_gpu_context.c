@@ -47,7 +47,9 @@ START_TEST(test_init_and_heap_limit)
     ck_assert_uint_gt(strlen(ctx->device_name), 0);
     ck_assert_int_ge(ctx->sm_major, 1);
     ck_assert_int_eq(cudaDeviceGetLimit(&heap, cudaLimitMallocHeapSize), cudaSuccess);
-    ck_assert_uint_eq(heap, 0);
+    /* We ask for 0; the driver grants its minimum (4 MiB on H100/driver 580), below the
+     * 8 MiB default. */
+    ck_assert_uint_le(heap, 4u << 20);
     err = -1;
     ck_assert(cuda_check_device_health(ctx, &err));
     ck_assert_int_eq(err, CUDA_SUCCESS);

@@ -206,6 +206,20 @@ def tokenizer_metadata(w, vocab):
     w.boolean("tokenizer.ggml.add_bos_token", True)
 
 
+def rope_theta_of(cfg):
+    """transformers 4 keeps rope_theta on the config; 5 moved it into rope_parameters."""
+    try:
+        theta = cfg.rope_theta
+    except AttributeError:
+        theta = None
+    if theta is None:
+        params = getattr(cfg, "rope_parameters", None) or {}
+        theta = params.get("rope_theta")
+    if theta is None:
+        theta = cfg.to_dict().get("rope_theta")
+    return float(theta)
+
+
 def write_gguf(path, name, arch, cfg, model, wtype, write_rope_dim):
     dt = DTYPES[wtype]
     hd = cfg.hidden_size // cfg.num_attention_heads
@@ -219,7 +233,7 @@ def write_gguf(path, name, arch, cfg, model, wtype, write_rope_dim):
     w.u32(arch + ".feed_forward_length", cfg.intermediate_size)
     w.u32(arch + ".attention.head_count", cfg.num_attention_heads)
     w.u32(arch + ".attention.head_count_kv", cfg.num_key_value_heads)
-    w.f32(arch + ".rope.freq_base", cfg.rope_theta)
+    w.f32(arch + ".rope.freq_base", rope_theta_of(cfg))
     w.f32(arch + ".attention.layer_norm_rms_epsilon", cfg.rms_norm_eps)
     if write_rope_dim:
         w.u32(arch + ".rope.dimension_count", hd)

@@ -199,6 +199,42 @@ START_TEST(test_random_bytes)
 }
 END_TEST
 
+/* The qwen2 pre-tokenizer differs from GPT-2's in digits (one per word) and in letters
+ * taking one leading non-letter; checked on the GPT-2 vocabulary, expected ids looked up
+ * by token text. */
+START_TEST(test_pre_variants)
+{
+    const wrk_vocab_desc *d = NULL;
+    fixture_vocab *v = fixture_vocab_load("gpt2", &d);
+    wrk_vocab_desc q;
+    wrk_tokenizer *t = NULL, *g = fixture_tokenizer("gpt2");
+    int32_t ids[64], want[16];
+    size_t n = 0, nw = 0;
+    const char *words[] = { "x", "\xC4\xA0", "1", "2", "3", "4", "5", "\xC4\xA0y" };
+    ck_assert_ptr_nonnull(v);
+    q = *d;
+    q.pre = "qwen2";
+    ck_assert_int_eq(wrk_tokenizer_build(&q, &t), 0);
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        want[nw] = wrk_token_lookup(t, words[i], strlen(words[i]));
+        ck_assert_int_ge(want[nw], 0);
+        nw++;
+    }
+    ck_assert_int_eq(wrk_tokenize(t, "x 12345 y", 9, 0, ids, 64, &n), 0);
+    ck_assert_uint_eq(n, nw);
+    ck_assert(memcmp(ids, want, n * sizeof *ids) == 0);
+    /* GPT-2 keeps the digits together: fewer tokens. */
+    ck_assert_int_eq(wrk_tokenize(g, "x 12345 y", 9, 0, ids, 64, &n), 0);
+    ck_assert_uint_lt(n, nw);
+    /* Unknown pre-tokenizers are refused with the name in the detail. */
+    q.pre = "no-such";
+    wrk_tokenizer_free(t);
+    ck_assert_int_eq(wrk_tokenizer_build(&q, &t), CUDA_ERROR_MODEL_LOAD_FAILED);
+    wrk_tokenizer_free(g);
+    fixture_vocab_free(v);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tok_conformance");
@@ -212,6 +248,7 @@ int main(void)
     tcase_add_test(tc, test_llama3);
     tcase_add_test(tc, test_specials);
     tcase_add_test(tc, test_random_bytes);
+    tcase_add_test(tc, test_pre_variants);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -32,7 +32,7 @@ for s in $steps; do
     log refs
     mkdir -p /tmp/refs/llama /tmp/refs/gpt
     [ -f "$src/tests/reference/make_reference.py" ] && python3 "$src/tests/reference/make_reference.py" /tmp/refs/llama
-    [ -f "$src/tests/gpt/make_gpt_reference.py" ] && python3 "$src/tests/gpt/make_gpt_reference.py" /tmp/refs/gpt
+    [ -f "$src/tests/gpt/make_gpt_reference.py" ] && python3 "$src/tests/gpt/make_gpt_reference.py" --out /tmp/refs/gpt
     tar czf "$out/refs.tgz" -C /tmp/refs . && ls -la /tmp/refs/*
     ;;
   sanitize)

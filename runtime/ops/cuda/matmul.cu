@@ -250,11 +250,12 @@ static int gemmex_launch(const wp_host *host, const wp_tensor *w, const float *x
     const size_t total = (size_t)n * in;
     const cudaStream_t st = wrk_stream(host);
     const char *name = w->name ? w->name : "(unnamed)";
-    uint16_t *hi = (uint16_t *)host->alloc(host, 2 * total * sizeof(uint16_t), WP_MEM_SCRATCH,
-                                           "matmul x split");
+    const size_t lo_off = (total + 63) & ~(size_t)63; /* keep lo 128-byte aligned for cuBLAS */
+    uint16_t *hi = (uint16_t *)host->alloc(host, (lo_off + total) * sizeof(uint16_t),
+                                           WP_MEM_SCRATCH, "matmul x split");
     if (!hi)
         return CUDA_ERROR_OUT_OF_MEMORY; /* the accountant left the detail */
-    uint16_t *lo = hi + total;
+    uint16_t *lo = hi + lo_off;
     const unsigned blocks = (unsigned)((total + 255) / 256 < 8192 ? (total + 255) / 256 : 8192);
     if (bf)
         matmul_split_x_kernel<true><<<blocks, 256, 0, st>>>(x, hi, lo, total);
