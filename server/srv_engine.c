@@ -101,42 +101,40 @@ static const char *stop_reason_name(WorkerStopReason r)
     }
 }
 
-/* Map a failing FFI code to the HTTP error contract. */
-static void fail_job(srv_job *job, int code, const char *what, srv_outcome *outcome)
+/* Map a failing FFI code to the HTTP error contract: the terminal event to send. */
+static srv_event *error_event(int code, const char *what, srv_outcome *outcome)
 {
     const char *detail = worker_last_error_detail();
     if (code == CUDA_ERROR_OUT_OF_MEMORY) {
         *outcome = SRV_OUT_VRAM_OOM;
-        srv_job_fail(job, SRV_EV_ERROR, "VRAM_OOM", 503, 1, "%s: out of VRAM: %s", what,
-                     *detail ? detail : cuda_error_message(code));
-    } else {
-        *outcome = SRV_OUT_ERROR;
-        srv_job_fail(job, SRV_EV_ERROR,
-                     code == CUDA_ERROR_INVALID_PARAMETER ? "INTERNAL" : "CUDA_ERROR", 500, 0,
-                     "%s: %s (%s)", what, cuda_error_message(code), *detail ? detail : "-");
+        return srv_event_error(SRV_EV_ERROR, "VRAM_OOM", 503, 1, "%s: out of VRAM: %s", what,
+                               *detail ? detail : cuda_error_message(code));
     }
+    *outcome = SRV_OUT_ERROR;
+    return srv_event_error(SRV_EV_ERROR,
+                           code == CUDA_ERROR_INVALID_PARAMETER ? "INTERNAL" : "CUDA_ERROR", 500,
+                           0, "%s: %s (%s)", what, cuda_error_message(code),
+                           *detail ? detail : "-");
 }
 
-/* Stop sequences may hold at most SRV_STOP_MAX_TOKENS tokens each (needs the tokenizer). */
-static int check_stop_tokens(srv_engine *e, srv_job *job)
+/* Stop sequences may hold at most SRV_STOP_MAX_TOKENS tokens each (needs the tokenizer).
+ * NULL when they fit, else the REJECTED event. */
+static srv_event *check_stop_tokens(srv_engine *e, srv_job *job)
 {
     for (int i = 0; i < job->req.sp.n_stop; i++) {
         size_t n = 0;
         int32_t ids[SRV_STOP_MAX_TOKENS];
         int rc = worker_tokenize(e->model, job->req.stop[i], 0, ids, SRV_STOP_MAX_TOKENS, &n);
-        if (n > SRV_STOP_MAX_TOKENS) {
-            srv_job_fail(job, SRV_EV_REJECTED, "INVALID_REQUEST", 400, 0,
-                         "stop[%d] is %zu tokens long; at most %d are allowed", i, n,
-                         SRV_STOP_MAX_TOKENS);
-            return -1;
-        }
-        if (rc != 0) {
-            srv_job_fail(job, SRV_EV_REJECTED, "INVALID_REQUEST", 400, 0,
-                         "stop[%d] cannot be tokenized: %s", i, worker_last_error_detail());
-            return -1;
-        }
+        if (n > SRV_STOP_MAX_TOKENS)
+            return srv_event_error(SRV_EV_REJECTED, "INVALID_REQUEST", 400, 0,
+                                   "stop[%d] is %zu tokens long; at most %d are allowed", i, n,
+                                   SRV_STOP_MAX_TOKENS);
+        if (rc != 0)
+            return srv_event_error(SRV_EV_REJECTED, "INVALID_REQUEST", 400, 0,
+                                   "stop[%d] cannot be tokenized: %s", i,
+                                   worker_last_error_detail());
     }
-    return 0;
+    return NULL;
 }
 
 static const char *cancel_message(int reason)
@@ -148,71 +146,83 @@ static const char *cancel_message(int reason)
     }
 }
 
-/* Run one job to its terminal event. Every FFI call of a job happens here. */
+static void push_started(srv_job *job, InferenceResult *res)
+{
+    srv_event *ev = srv_event_new(SRV_EV_STARTED);
+    if (ev) {
+        srv_rfc3339_now(ev->started_at, sizeof ev->started_at);
+        ev->prompt_tokens = res ? worker_inference_prompt_tokens(res) : 0;
+    }
+    srv_job_push(job, ev);
+}
+
+/* Pause after a token (test hook), waking early when the job is cancelled. */
+static void debug_delay(const srv_engine *e, srv_job *job)
+{
+    for (unsigned w = 0; w < e->cfg.debug_token_delay_ms && !atomic_load(&job->cancel); w += 5) {
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/*
+ * Run one job to its terminal event. Every FFI call of a job happens here. The terminal
+ * event is pushed last, after the KV cache is freed and the metrics are counted, so a client
+ * that reads it and then asks /metrics or sends the next job sees the job finished.
+ */
 static void run_job(srv_engine *e, srv_job *job)
 {
-    double t0 = srv_now_ms(), t_first = 0, t_last = 0, t_metrics, t_decode = 0;
+    double t0 = srv_now_ms(), t_first = 0, t_last, t_metrics, t_decode;
     double deadline = e->cfg.inference_timeout_s ? t0 + e->cfg.inference_timeout_s * 1000.0 : 0;
     srv_outcome outcome = SRV_OUT_SUCCESS;
     InferenceResult *res = NULL;
-    int err = 0, n = 0, idx = 0, cap = 256;
+    int err = 0, n = 0, idx = 0, cap = 256, reason;
     char *piece = malloc((size_t)cap);
-    srv_event *ev;
+    srv_event *ev, *term = NULL;
 
     if (!piece) {
-        srv_job_fail(job, SRV_EV_ERROR, "INTERNAL", 500, 0, "out of host memory");
-        srv_metrics_outcome(SRV_OUT_ERROR);
-        return;
+        outcome = SRV_OUT_ERROR;
+        term = srv_event_error(SRV_EV_ERROR, "INTERNAL", 500, 0, "out of host memory");
+        goto done;
     }
-    if (atomic_load(&job->cancel)) {
-        srv_job_fail(job, SRV_EV_ERROR, "CANCELLED", 500, 0, "%s",
-                     cancel_message(atomic_load(&job->cancel)));
-        srv_metrics_outcome(SRV_OUT_CANCELLED);
-        free(piece);
-        return;
+    if ((reason = atomic_load(&job->cancel)) != 0) {
+        outcome = SRV_OUT_CANCELLED;
+        term = srv_event_error(SRV_EV_ERROR, "CANCELLED", 500, 0, "%s", cancel_message(reason));
+        goto done;
     }
-    if (check_stop_tokens(e, job) != 0) {
-        srv_metrics_outcome(SRV_OUT_INVALID);
-        free(piece);
-        return;
+    if ((term = check_stop_tokens(e, job)) != NULL) {
+        outcome = SRV_OUT_INVALID;
+        goto done;
     }
     res = worker_inference_start_ex(e->model, job->req.prompt, &job->req.sp, &err);
     if (!res) {
         if (err == CUDA_ERROR_INVALID_PARAMETER) {
             /* e.g. the prompt does not fit the context: still a 400, nothing streamed yet */
-            srv_job_fail(job, SRV_EV_REJECTED, "INVALID_REQUEST", 400, 0, "%s",
-                         *worker_last_error_detail() ? worker_last_error_detail()
-                                                     : cuda_error_message(err));
             outcome = SRV_OUT_INVALID;
+            term = srv_event_error(SRV_EV_REJECTED, "INVALID_REQUEST", 400, 0, "%s",
+                                   *worker_last_error_detail() ? worker_last_error_detail()
+                                                               : cuda_error_message(err));
         } else {
-            ev = srv_event_new(SRV_EV_STARTED);
-            if (ev) srv_rfc3339_now(ev->started_at, sizeof ev->started_at);
-            srv_job_push(job, ev);
-            fail_job(job, err, "inference start failed", &outcome);
+            push_started(job, NULL);
+            term = error_event(err, "inference start failed", &outcome);
         }
         goto done;
     }
-    ev = srv_event_new(SRV_EV_STARTED);
-    if (ev) {
-        srv_rfc3339_now(ev->started_at, sizeof ev->started_at);
-        ev->prompt_tokens = worker_inference_prompt_tokens(res);
-    }
-    srv_job_push(job, ev);
+    push_started(job, res);
     publish_vram(e);
-    t_metrics = srv_now_ms();
-    t_decode = t_metrics;   /* decode time excludes the prefill done by the start call */
-    t_last = t_metrics;
+    t_metrics = t_decode = t_last = srv_now_ms();  /* decode time excludes the prefill */
     for (;;) {
-        int reason = atomic_load(&job->cancel);
-        if (reason) {
+        if ((reason = atomic_load(&job->cancel)) != 0) {
             outcome = SRV_OUT_CANCELLED;
-            srv_job_fail(job, SRV_EV_ERROR, "CANCELLED", 500, 0, "%s", cancel_message(reason));
+            term = srv_event_error(SRV_EV_ERROR, "CANCELLED", 500, 0, "%s",
+                                   cancel_message(reason));
             break;
         }
         if (deadline && srv_now_ms() > deadline) {
             outcome = SRV_OUT_TIMEOUT;
-            srv_job_fail(job, SRV_EV_ERROR, "INFERENCE_TIMEOUT", 500, 0,
-                         "inference exceeded the %u s timeout", e->cfg.inference_timeout_s);
+            term = srv_event_error(SRV_EV_ERROR, "INFERENCE_TIMEOUT", 500, 0,
+                                   "inference exceeded the %u s timeout",
+                                   e->cfg.inference_timeout_s);
             break;
         }
         service_calls(e);
@@ -228,20 +238,15 @@ static void run_job(srv_engine *e, srv_job *job)
                 }
             }
             if (err) {
-                fail_job(job, err, "token generation failed", &outcome);
+                term = error_event(err, "token generation failed", &outcome);
                 break;
             }
-            ev = srv_event_new(SRV_EV_END);
-            if (ev) {
-                ev->tokens_out = n;
-                ev->decode_ms = srv_now_ms() - t_decode;
-                ev->stop_reason = stop_reason_name(worker_inference_stop_reason(res));
+            term = srv_event_new(SRV_EV_END);
+            if (term) {
+                term->tokens_out = n;
+                term->decode_ms = srv_now_ms() - t_decode;
+                term->stop_reason = stop_reason_name(worker_inference_stop_reason(res));
             }
-            /* free the KV cache before the stream ends, so a client that reads the end
-             * event and sends the next request finds the memory returned */
-            cuda_inference_free(res);
-            res = NULL;
-            srv_job_push(job, ev);
             break;
         }
         double now = srv_now_ms();
@@ -259,11 +264,7 @@ static void run_job(srv_engine *e, srv_job *job)
             ev->text = strdup(piece);
         }
         srv_job_push(job, ev);
-        for (unsigned w = 0; w < e->cfg.debug_token_delay_ms && !atomic_load(&job->cancel);
-             w += 5) {
-            struct timespec ts = {0, 5 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        debug_delay(e, job);
         if (n % 32 == 0 || now - t_metrics >= 1000.0) {
             t_metrics = now;
             ev = srv_event_new(SRV_EV_METRICS);
@@ -286,6 +287,15 @@ done:
                   json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", job->request_id,
                             "job_id", job->req.job_id, "outcome", srv_outcome_name(outcome),
                             "tokens_out", n, "duration_ms", srv_now_ms() - t0));
+    if (!term) {
+        /* out of memory for the terminal event: a static-text one keeps the contract */
+        term = srv_event_new(SRV_EV_ERROR);
+        if (term) {
+            term->code = "INTERNAL";
+            term->http_status = 500;
+        }
+    }
+    srv_job_push(job, term);
 }
 
 static void *engine_main(void *arg)
@@ -428,8 +438,8 @@ int srv_engine_cancel(srv_engine *e, const char *job_id)
     pthread_mutex_unlock(&e->lock);
     if (removed) {
         srv_job_request_cancel(removed, SRV_CANCEL_REQUEST);
-        srv_job_fail(removed, SRV_EV_ERROR, "CANCELLED", 500, 0, "cancelled while queued");
         srv_metrics_outcome(SRV_OUT_CANCELLED);
+        srv_job_fail(removed, SRV_EV_ERROR, "CANCELLED", 500, 0, "cancelled while queued");
         srv_job_unref(removed);
     }
     return found;
@@ -482,8 +492,8 @@ void srv_engine_stop(srv_engine *e)
     while (q) {
         srv_job *next = q->qnext;
         srv_job_request_cancel(q, SRV_CANCEL_SHUTDOWN);
-        srv_job_fail(q, SRV_EV_ERROR, "CANCELLED", 500, 0, "worker is shutting down");
         srv_metrics_outcome(SRV_OUT_CANCELLED);
+        srv_job_fail(q, SRV_EV_ERROR, "CANCELLED", 500, 0, "worker is shutting down");
         srv_job_unref(q);
         q = next;
     }

@@ -229,6 +229,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                                         : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN
                                             ? "shutdown" : "client_gone_or_error"));
     srv_log_event(SRV_LOG_INFO, "request", f);
+    if (r->shutdown_after && r->srv->request_shutdown) r->srv->request_shutdown();
     free(r->body);
     free(r);
     *con_cls = NULL;

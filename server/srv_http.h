@@ -46,6 +46,7 @@ typedef struct srv_req {
     uint64_t discarded;            /* body bytes dropped after the cap */
     unsigned status;
     int streamed;
+    int shutdown_after;            /* POST /shutdown: wake main once the 202 is sent */
     char method[16];
     char path[160];
     char job_id[SRV_JOB_ID_MAX + 1];

@@ -95,21 +95,38 @@ void srv_job_push(srv_job *job, srv_event *ev)
     pthread_mutex_unlock(&job->lock);
 }
 
-void srv_job_fail(srv_job *job, srv_event_type type, const char *code, int http_status,
-                  int retriable, const char *fmt, ...)
+static srv_event *event_verror(srv_event_type type, const char *code, int http_status,
+                               int retriable, const char *fmt, va_list ap)
 {
     srv_event *ev = srv_event_new(type);
     char msg[1024];
-    va_list ap;
 
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (!ev) return;
+    if (!ev) return NULL;
     ev->code = code;
     ev->http_status = http_status;
     ev->retriable = retriable;
     ev->text = strdup(msg);
+    return ev;
+}
+
+srv_event *srv_event_error(srv_event_type type, const char *code, int http_status,
+                           int retriable, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    srv_event *ev = event_verror(type, code, http_status, retriable, fmt, ap);
+    va_end(ap);
+    return ev;
+}
+
+void srv_job_fail(srv_job *job, srv_event_type type, const char *code, int http_status,
+                  int retriable, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    srv_event *ev = event_verror(type, code, http_status, retriable, fmt, ap);
+    va_end(ap);
     srv_job_push(job, ev);
 }
 

@@ -71,6 +71,11 @@ void srv_event_free(srv_event *ev);
 /** Append ev (ownership moves to the job). Events after the terminal one are dropped. */
 void srv_job_push(srv_job *job, srv_event *ev);
 
+/** New ERROR (or REJECTED) event with a formatted message (NULL on out of memory). */
+srv_event *srv_event_error(srv_event_type type, const char *code, int http_status,
+                           int retriable, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /** Push an ERROR (or REJECTED) event with a formatted message. */
 void srv_job_fail(srv_job *job, srv_event_type type, const char *code, int http_status,
                   int retriable, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -137,7 +137,9 @@ enum MHD_Result srv_handle_shutdown(struct MHD_Connection *c, srv_req *r)
 
     atomic_store(&r->srv->shutting_down, 1);
     ret = srv_respond_json(c, r, 202, json_pack("{s:s}", "status", "shutting_down"));
-    if (r->srv->request_shutdown) r->srv->request_shutdown();
+    /* main is woken when this response has been sent (completed_cb), not now: stopping the
+     * daemon first would cut the 202 off */
+    r->shutdown_after = 1;
     return ret;
 }
 

@@ -247,14 +247,17 @@ static int cmp_id(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Greedy: the largest logit, lowest id on ties; NaN counts as -inf. */
+static float max_logit(const float *l, uint32_t V);
+
+/* Greedy: the largest logit, lowest id on ties; NaN counts as -inf; id 0 when no logit
+ * is above -inf. */
 static int32_t argmax(const float *l, uint32_t n)
 {
-    int32_t best = 0;
-    float bv = -INFINITY;
+    float mx = max_logit(l, n);
+    if (!(mx > -INFINITY)) return 0;
     for (uint32_t i = 0; i < n; i++)
-        if (l[i] > bv) { bv = l[i]; best = (int32_t)i; }
-    return best;
+        if (l[i] == mx) return (int32_t)i;
+    return 0;
 }
 
 /* Heap of the k best candidates with the worst at the root. */
@@ -270,18 +273,32 @@ static void sift_down(cand *h, size_t n, size_t i)
     }
 }
 
+/* The k best of l[0..V) (drawable logits only) into h, as a heap. Once the heap is full,
+ * blocks of 8 logits none of which beats its worst entry are skipped with two vector
+ * compares: ids only grow, so an equal value never ranks before the root. */
 static size_t top_k_scan(const float *l, uint32_t V, size_t k, cand *h)
 {
     size_t n = 0;
-    for (uint32_t i = 0; i < V; i++) {
-        cand x = { l[i], (int32_t)i };
-        if (!(l[i] > -INFINITY)) continue;
-        if (n < k) {
-            h[n++] = x;
-            if (n == k) for (size_t j = k / 2 + 1; j-- > 0;) sift_down(h, n, j);
-        } else if (before(&x, &h[0])) {
-            h[0] = x;
-            sift_down(h, n, 0);
+    uint32_t i = 0;
+    while (i < V) {
+        if (n == k && i + 8 <= V) {
+            v4sf x0, x1;
+            memcpy(&x0, l + i, sizeof x0);
+            memcpy(&x1, l + i + 4, sizeof x1);
+            v4si gt = (x0 > h[0].v) | (x1 > h[0].v);
+            if (!(gt[0] | gt[1] | gt[2] | gt[3])) { i += 8; continue; }
+        }
+        uint32_t end = n == k && i + 8 <= V ? i + 8 : i + 1;
+        for (; i < end; i++) {
+            cand x = { l[i], (int32_t)i };
+            if (!(l[i] > -INFINITY)) continue;
+            if (n < k) {
+                h[n++] = x;
+                if (n == k) for (size_t j = k / 2 + 1; j-- > 0;) sift_down(h, n, j);
+            } else if (before(&x, &h[0])) {
+                h[0] = x;
+                sift_down(h, n, 0);
+            }
         }
     }
     if (n < k) for (size_t j = n / 2 + 1; j-- > 0;) sift_down(h, n, j);

@@ -394,6 +394,11 @@ START_TEST(test_large_vocab)
     memcpy(sorted, p, sizeof *p * V);
     qsort(sorted, V, sizeof *sorted, cmp_desc);
     for (int i = 0; i < V; i++) { cum += sorted[i]; if (cum >= top_p) { cut = sorted[i]; break; } }
+    /* The 40th largest logit (reference for top-k). */
+    double kth;
+    for (int i = 0; i < V; i++) sorted[i] = l[i];
+    qsort(sorted, V, sizeof *sorted, cmp_desc);
+    kth = sorted[39];
 
     const char *names[] = { "T=1 only", "top_k=40 top_p=0.9", "top_p=0.9", "min_p=0.05" };
     wrk_sampler_params ps[] = {
@@ -409,6 +414,7 @@ START_TEST(test_large_vocab)
             int32_t id = wrk_sampler_sample(s, buf);
             ck_assert(id >= 0 && id < V);
             if (k == 2) ck_assert_msg(p[id] >= cut, "id %d outside the nucleus", id);
+            if (k == 1) ck_assert_msg(l[id] >= kth, "id %d outside the top 40", id);
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double per = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / STEPS;

@@ -4,7 +4,7 @@
  * device is present (exit 77 only when neither the model nor a backend can run).
  *
  * Checks: greedy continuation of "Once upon a time" as llama2.c gives it; the same seed
- * gives byte-identical text twice in one process and in a second process (fork); another
+ * gives byte-identical text twice in one process and in a second process (exec); another
  * seed gives other text; a stop sequence; the KV cache out of VRAM is a clean
  * CUDA_ERROR_OUT_OF_MEMORY and the model keeps serving; freeing a job returns every byte.
  */
@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "worker_ext.h"
@@ -50,6 +49,41 @@ static char *generate(CudaModel *m, const char *prompt, const WorkerSamplingPara
     if (why) *why = worker_inference_stop_reason(r);
     cuda_inference_free(r);
     return out;
+}
+
+/* The seeded job compared across runs and processes. */
+static void seeded_params(WorkerSamplingParams *p, uint64_t seed)
+{
+    worker_sampling_defaults(p);
+    p->temperature = 0.9f;
+    p->top_k = 40;
+    p->top_p = 0.95f;
+    p->max_tokens = 120;
+    p->seed = seed;
+}
+
+/* Child mode (argv: --generate DEVICE): print the seeded job's text. A fresh process
+ * (exec, not just fork: CUDA does not survive fork) shares nothing but the file. */
+static int child_generate(const char *device)
+{
+    int code = 0;
+    WorkerSamplingParams p;
+    CudaContext *ctx = worker_init(device, &code);
+    CudaModel *m = ctx ? cuda_load_model(ctx, model_path, NULL, &code) : NULL;
+    InferenceResult *r;
+    char piece[256];
+    int idx = 0;
+    if (!m) return 3;
+    seeded_params(&p, 1234);
+    /* No ck_assert here: Check's asserts only work inside a running test. */
+    r = worker_inference_start_ex(m, "Once upon a time", &p, &code);
+    if (!r) return 4;
+    while (cuda_inference_next_token(r, piece, sizeof piece, &idx, &code)) fputs(piece, stdout);
+    cuda_inference_free(r);
+    if (code != 0) return 5;
+    cuda_unload_model(m);
+    cuda_destroy(ctx);
+    return 0;
 }
 
 static void run_backend(const char *device)
@@ -90,50 +124,28 @@ static void run_backend(const char *device)
     }
 
     /* Seeded sampling: same seed, same text, in this process and in another one. */
-    p.temperature = 0.9f;
-    p.top_k = 40;
-    p.top_p = 0.95f;
-    p.max_tokens = 120;
-    p.seed = 1234;
+    seeded_params(&p, 1234);
     a = generate(m, "Once upon a time", &p, &why);
     b = generate(m, "Once upon a time", &p, &why);
     ck_assert_str_eq(a, b);
-    p.seed = 1235;
+    seeded_params(&p, 1235);
     c = generate(m, "Once upon a time", &p, &why);
     ck_assert_str_ne(a, c);
     printf("[%s] seed 1234: %s\n", device, a);
     {
-        int fds[2];
-        pid_t pid;
-        char buf[65536];
-        size_t got = 0;
-        ssize_t k;
-        int status = 0;
-        ck_assert_int_eq(pipe(fds), 0);
+        char self[4096], cmd[8192], buf[65536];
+        ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+        size_t got = 0, r;
+        FILE *f;
+        ck_assert(k > 0);
+        self[k] = '\0';
+        snprintf(cmd, sizeof cmd, "'%s' --generate %s 2>/dev/null", self, device);
         fflush(NULL);
-        pid = fork();
-        ck_assert(pid >= 0);
-        if (pid == 0) {
-            /* A fresh context and model in the child: nothing shared but the file. */
-            int cc = 0;
-            CudaContext *c2 = worker_init(device, &cc);
-            CudaModel *m2 = c2 ? cuda_load_model(c2, model_path, NULL, &cc) : NULL;
-            char *t;
-            close(fds[0]);
-            if (!m2) _exit(3);
-            p.seed = 1234;
-            t = generate(m2, "Once upon a time", &p, NULL);
-            if (write(fds[1], t, strlen(t)) < 0) _exit(4);
-            cuda_unload_model(m2);
-            cuda_destroy(c2);
-            _exit(0);
-        }
-        close(fds[1]);
-        while ((k = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)k;
+        f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        while ((r = fread(buf + got, 1, sizeof buf - 1 - got, f)) > 0) got += r;
         buf[got] = '\0';
-        close(fds[0]);
-        waitpid(pid, &status, 0);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed");
+        ck_assert_int_eq(pclose(f), 0);
         ck_assert_str_eq(buf, a);
     }
     free(a);
@@ -166,9 +178,9 @@ END_TEST
 START_TEST(test_cuda) { run_backend("cuda:0"); }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
-    Suite *s = suite_create("session_e2e");
+    Suite *s;
     TCase *tc = tcase_create("core");
     SRunner *sr;
     int failed;
@@ -177,6 +189,8 @@ int main(void)
         fprintf(stderr, "skip: %s not found\n", model_path);
         return 77;
     }
+    if (argc == 3 && strcmp(argv[1], "--generate") == 0) return child_generate(argv[2]);
+    s = suite_create("session_e2e");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_host);
     if (cuda_get_device_count() > 0) tcase_add_test(tc, test_cuda);

@@ -146,7 +146,7 @@ static int write_tensors(gguf_stream *s, const gs_tensor *ts, uint32_t n, uint64
     uint8_t *buf[2] = { malloc(CHUNK_BYTES), malloc(CHUNK_BYTES) };
     pthread_t wth;
     write_job w;
-    int running = 0, cur = 0, rc = 0;
+    int running = 0, cur = 0, rc = 0, tty = isatty(2);
     struct timespec t0, t1;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -178,16 +178,18 @@ static int write_tensors(gguf_stream *s, const gs_tensor *ts, uint32_t n, uint64
         }
         if (!quiet && !rc) {
             clock_gettime(CLOCK_MONOTONIC, &t1);
-            fprintf(stderr, "\r[%3u/%u] %-28s %-5s %8.1f MiB  %6.1f s", i + 1, n, t->name,
+            fprintf(stderr, "%s[%3u/%u] %-28s %-5s %8.1f MiB  %6.1f s", tty ? "\r" : "",
+                    i + 1, n, t->name,
                     wrk_dtype_name(t->type), (double)(rows * rb) / 1048576.0,
                     (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+            if (!tty) fputc('\n', stderr);
         }
     }
     {
         int wrc = write_wait(&wth, &running, &w);
         if (!rc) rc = wrc;
     }
-    if (!quiet) fputc('\n', stderr);
+    if (!quiet && tty) fputc('\n', stderr);
 done:
     free(buf[0]);
     free(buf[1]);
