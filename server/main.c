@@ -260,6 +260,7 @@ out:
     atomic_store(&srv.shutting_down, 1);
     srv_http_quiesce(&srv);
     srv_engine_stop(srv.engine);     /* active and queued jobs end with CANCELLED */
+    srv_http_drain(&srv, 5000);      /* let their streams deliver the terminal events */
     srv_http_stop(&srv);             /* joins the connection threads */
     srv_engine_free(srv.engine);
     cuda_unload_model(model);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "srv_engine.h"
+#include "srv_json.h"
 #include "srv_log.h"
 #include "srv_metrics.h"
 
@@ -261,7 +262,10 @@ static void run_job(srv_engine *e, srv_job *job)
         ev = srv_event_new(SRV_EV_TOKEN);
         if (ev) {
             ev->index = n - 1;
-            ev->text = strdup(piece);
+            /* the FFI promises whole UTF-8 characters; a bad byte must not drop the
+             * token from the JSON stream, so it becomes U+FFFD */
+            ev->text = srv_utf8_valid_prefix(piece, strlen(piece)) == strlen(piece)
+                           ? strdup(piece) : srv_utf8_sanitize(piece);
         }
         srv_job_push(job, ev);
         debug_delay(e, job);
@@ -365,9 +369,10 @@ srv_engine *srv_engine_start(CudaContext *ctx, CudaModel *model, const srv_engin
     pthread_cond_init(&e->wake, &ca);
     pthread_cond_init(&e->call_done, &ca);
     pthread_condattr_destroy(&ca);
-    e->health.healthy = 1;
-    e->health.resident = 1;
-    e->next_check_ms = 0;   /* check at once */
+    /* the first check runs here, on the caller's thread, so /health is exact from the
+     * first request; from now on only the inference thread touches the FFI */
+    health_check(e);
+    e->next_check_ms = srv_now_ms() + e->cfg.health_interval_s * 1000.0;
     if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
         pthread_cond_destroy(&e->wake);
         pthread_cond_destroy(&e->call_done);

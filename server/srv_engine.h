@@ -33,7 +33,8 @@ typedef struct srv_engine_health {
 
 enum { SRV_SUBMIT_OK = 0, SRV_SUBMIT_BUSY = 1, SRV_SUBMIT_SHUTDOWN = 2, SRV_SUBMIT_DUP = 3 };
 
-/** Start the thread (it runs a first residency check at once). NULL on failure. */
+/** Run a first residency check (on the caller's thread), then start the inference thread.
+ *  NULL on failure. */
 srv_engine *srv_engine_start(CudaContext *ctx, CudaModel *model, const srv_engine_config *cfg);
 
 /** Queue a job (the engine takes its own reference). SRV_SUBMIT_*. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "srv_http.h"
@@ -88,6 +89,14 @@ enum MHD_Result srv_respond_openai_error(struct MHD_Connection *c, srv_req *r, u
     return srv_respond_json(c, r, status,
                             json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg, "type",
                                       type, "param", "code", code));
+}
+
+void srv_req_hold_live(srv_req *r)
+{
+    if (!r->holds_live) {
+        r->holds_live = 1;
+        atomic_fetch_add(&r->srv->live_jobs, 1);
+    }
 }
 
 json_t *srv_req_json(struct MHD_Connection *c, srv_req *r, enum MHD_Result *ret, int openai)
@@ -229,6 +238,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                                         : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN
                                             ? "shutdown" : "client_gone_or_error"));
     srv_log_event(SRV_LOG_INFO, "request", f);
+    if (r->holds_live) atomic_fetch_sub(&r->srv->live_jobs, 1);
     if (r->shutdown_after && r->srv->request_shutdown) r->srv->request_shutdown();
     free(r->body);
     free(r);
@@ -287,6 +297,15 @@ void srv_http_quiesce(srv_server *srv)
     if (srv->daemon) {
         MHD_socket s = MHD_quiesce_daemon(srv->daemon);
         if (s != MHD_INVALID_SOCKET) close(s);
+    }
+}
+
+void srv_http_drain(srv_server *srv, int timeout_ms)
+{
+    double until = srv_now_ms() + timeout_ms;
+    while (atomic_load(&srv->live_jobs) > 0 && srv_now_ms() < until) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
     }
 }
 

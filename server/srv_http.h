@@ -32,6 +32,7 @@ typedef struct srv_server {
     unsigned port;                 /* the bound port (after --port 0) */
     atomic_int shutting_down;
     atomic_ulong next_request;
+    atomic_int live_jobs;          /* generation requests not yet completed (answer sent) */
     void (*request_shutdown)(void);  /* wakes main; async-signal-safe */
 } srv_server;
 
@@ -47,6 +48,7 @@ typedef struct srv_req {
     unsigned status;
     int streamed;
     int shutdown_after;            /* POST /shutdown: wake main once the 202 is sent */
+    int holds_live;                /* counted in srv->live_jobs until completed_cb */
     char method[16];
     char path[160];
     char job_id[SRV_JOB_ID_MAX + 1];
@@ -60,6 +62,11 @@ int srv_http_start(srv_server *srv, unsigned max_connections, unsigned timeout_s
                    char *msg, size_t cap);
 /** Stop listening at once (new connections are refused), keep serving open ones. */
 void srv_http_quiesce(srv_server *srv);
+/**
+ * Wait (at most timeout_ms) until every generation request has been answered completely
+ * (streams included: their terminal events sent), so stopping the daemon cuts nothing off.
+ */
+void srv_http_drain(srv_server *srv, int timeout_ms);
 /** Close everything and join the connection threads. */
 void srv_http_stop(srv_server *srv);
 
@@ -108,6 +115,9 @@ enum MHD_Result srv_handle_detokenize(struct MHD_Connection *c, srv_req *r);
 enum MHD_Result srv_handle_v1_models(struct MHD_Connection *c, srv_req *r);
 enum MHD_Result srv_handle_v1_completions(struct MHD_Connection *c, srv_req *r);
 enum MHD_Result srv_handle_v1_chat(struct MHD_Connection *c, srv_req *r);
+
+/** Count r as a live generation request until MHD reports it completed. */
+void srv_req_hold_live(srv_req *r);
 
 /** Parse r's body as a JSON object (400 already queued and NULL returned on failure). */
 json_t *srv_req_json(struct MHD_Connection *c, srv_req *r, enum MHD_Result *ret, int openai);

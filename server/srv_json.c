@@ -35,6 +35,27 @@ size_t srv_utf8_valid_prefix(const char *buf, size_t len)
     return i;
 }
 
+char *srv_utf8_sanitize(const char *s)
+{
+    size_t len = strlen(s), o = 0;
+    char *out = malloc(len * 3 + 1);   /* worst case: every byte becomes 3 */
+
+    if (!out) return NULL;
+    while (*s) {
+        size_t ok = srv_utf8_valid_prefix(s, strlen(s));
+        memcpy(out + o, s, ok);
+        o += ok;
+        s += ok;
+        if (*s) {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            s++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 size_t srv_utf8_chars(const char *s)
 {
     size_t n = 0;

@@ -13,6 +13,9 @@
 /** Length in bytes of the longest strictly valid UTF-8 prefix of buf[0..len). */
 size_t srv_utf8_valid_prefix(const char *buf, size_t len);
 
+/** malloc'd copy of s with every invalid UTF-8 byte replaced by U+FFFD (NULL: no memory). */
+char *srv_utf8_sanitize(const char *s);
+
 /** Number of code points in the valid UTF-8 string s. */
 size_t srv_utf8_chars(const char *s);
 

@@ -50,6 +50,7 @@ static enum MHD_Result respond_collected(struct MHD_Connection *c, srv_req *r, s
                                         ? "the job queue is full; retry later"
                                         : "worker is shutting down");
     }
+    srv_req_hold_live(r);
     for (;;) {
         srv_event *ev = srv_wait_event(r->srv, job);
         if (ev->type == SRV_EV_STARTED) {

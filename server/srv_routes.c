@@ -31,6 +31,7 @@ enum MHD_Result srv_submit_and_stream(struct MHD_Connection *c, srv_req *r, srv_
         if (openai) return srv_respond_openai_error(c, r, status, code, "%s", msg);
         return srv_respond_error(c, r, status, code, status == 503, "%s", msg);
     }
+    srv_req_hold_live(r);
     ev = srv_wait_event(r->srv, job);
     if (ev->type == SRV_EV_REJECTED) {
         unsigned status = ev->http_status ? (unsigned)ev->http_status : 400;

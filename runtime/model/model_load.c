@@ -75,6 +75,38 @@ static void dominant_type(CudaModel *m)
              best_t < 0 ? "none" : wrk_dtype_name((uint32_t)best_t));
 }
 
+/* Layer and KV-head counts use the GGUF convention every architecture shares
+ * (<arch>.block_count, <arch>.attention.*); the runtime still reads no tensor names.
+ * KV bytes per token come from the plugin itself: the growth of kv_size by one position
+ * (scratch buffers do not grow past the batch size). Unknown values stay 0. */
+static void fill_shape_info(CudaModel *m, WorkerModelInfo *pi)
+{
+    char key[128];
+    uint32_t heads = 0, dim = 0, v = 0;
+    uint64_t a = 0, b = 0;
+
+    snprintf(key, sizeof key, "%s.block_count", m->arch);
+    if (gguf_find_key(m->gguf, key) >= 0 && gguf_get_u32(m->gguf, key, &v) == 0) pi->n_layers = v;
+    snprintf(key, sizeof key, "%s.attention.head_count", m->arch);
+    if (gguf_find_key(m->gguf, key) >= 0) gguf_get_u32(m->gguf, key, &heads);
+    pi->n_kv_heads = heads;
+    snprintf(key, sizeof key, "%s.attention.head_count_kv", m->arch);
+    if (gguf_find_key(m->gguf, key) >= 0 && gguf_get_u32(m->gguf, key, &v) == 0)
+        pi->n_kv_heads = v;
+    snprintf(key, sizeof key, "%s.embedding_length", m->arch);
+    if (gguf_find_key(m->gguf, key) >= 0) gguf_get_u32(m->gguf, key, &dim);
+    if (heads) pi->head_dim = dim / heads;
+    snprintf(key, sizeof key, "%s.attention.key_length", m->arch);
+    if (gguf_find_key(m->gguf, key) >= 0 && gguf_get_u32(m->gguf, key, &v) == 0) pi->head_dim = v;
+    if (m->info.context_length > 2) {
+        uint32_t n = m->info.context_length > 4096 ? 4096 : m->info.context_length - 1;
+        if (m->plugin->kv_size(m->plugin_model, n, &a) == 0 &&
+            m->plugin->kv_size(m->plugin_model, n + 1, &b) == 0 && b > a)
+            pi->kv_bytes_per_token = b - a;
+    }
+    wrk_error_clear();   /* absent keys are not failures */
+}
+
 static void fill_public_info(CudaModel *m)
 {
     WorkerModelInfo *pi = &m->public_info;
@@ -97,6 +129,7 @@ static void fill_public_info(CudaModel *m)
     pi->context_length = m->info.context_length;
     pi->n_params = m->info.n_params;
     pi->weight_bytes = wbytes;
+    fill_shape_info(m, pi);
 }
 
 /* Release everything m holds, in reverse order of acquisition. Safe on a partly built m. */

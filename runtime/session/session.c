@@ -124,6 +124,10 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
     if (!r) { rc = wrk_error(CUDA_ERROR_OUT_OF_MEMORY, "inference: out of memory"); goto fail; }
     r->model = model;
     r->max_tokens = params->max_tokens;
+    /* ignore_eos was appended to WorkerSamplingParams: read it only when the caller's
+     * struct is large enough to hold it. */
+    if (params->struct_size >= offsetof(WorkerSamplingParams, ignore_eos) + sizeof(int))
+        r->ignore_eos = params->ignore_eos;
     r->n_vocab = model->info.vocab_size;
     if (r->n_vocab == 0 || r->n_vocab < wrk_tokenizer_vocab_size(model->tokenizer)) {
         rc = wrk_error(CUDA_ERROR_INFERENCE_FAILED, "model has %u logits for %u tokens",
@@ -210,7 +214,7 @@ static int step(InferenceResult *r)
 
     r->n_generated++;
     wrk_sampler_accept(r->sampler, id);
-    if (wrk_tokenizer_is_eog(t, id)) {
+    if (!r->ignore_eos && wrk_tokenizer_is_eog(t, id)) {
         r->done = 1;
         r->stop_reason = WORKER_STOP_EOS;
         return 0;

@@ -27,6 +27,7 @@ struct InferenceResult {
     wrk_sampler *sampler;
     wrk_textout out;
     int max_tokens;
+    int ignore_eos;            /* benchmarks: never stop on EOS/EOG */
     int n_generated;           /* tokens sampled */
     int n_pieces;              /* pieces handed out (the next token_index) */
     int done;                  /* no more tokens will be sampled */

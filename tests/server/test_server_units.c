@@ -92,6 +92,31 @@ START_TEST(utf8_invalid_sequences_fail_at_their_offset)
 }
 END_TEST
 
+START_TEST(utf8_sanitize_replaces_bad_bytes)
+{
+    unsigned char buf[1024];
+    for (int iter = 0; iter < 100; iter++) {
+        size_t len = 0;
+        int bad = 0, n = 1 + (int)(rnd() % 30);
+        for (int k = 0; k < n; k++) {
+            if (rnd() % 4 == 0) {
+                buf[len++] = 0xFF;   /* never valid in UTF-8 */
+                bad++;
+            } else {
+                len += (size_t)utf8_put(random_scalar(), buf + len);
+            }
+        }
+        buf[len] = '\0';
+        char *out = srv_utf8_sanitize((char *)buf);
+        ck_assert_ptr_nonnull(out);
+        ck_assert_uint_eq(srv_utf8_valid_prefix(out, strlen(out)), strlen(out));
+        ck_assert_uint_eq(strlen(out), len + 2 * (size_t)bad);   /* 1 byte -> 3 bytes */
+        ck_assert_uint_eq(srv_utf8_chars(out), (size_t)n);
+        free(out);
+    }
+}
+END_TEST
+
 START_TEST(precheck_depth_limit)
 {
     char body[512], msg[256];
@@ -99,7 +124,7 @@ START_TEST(precheck_depth_limit)
         unsigned depth = 1 + rnd() % 60;
         size_t n = 0;
         n += (size_t)snprintf(body, sizeof body, "{\"a\":");
-        for (unsigned d = 1; d < depth; d++) body[n++] = (rnd() & 1) ? '[' : '[';
+        for (unsigned d = 1; d < depth; d++) body[n++] = '[';
         body[n++] = '1';
         for (unsigned d = 1; d < depth; d++) body[n++] = ']';
         body[n++] = '}';
@@ -310,6 +335,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, utf8_random_valid_strings_pass);
     tcase_add_test(tc, utf8_invalid_sequences_fail_at_their_offset);
+    tcase_add_test(tc, utf8_sanitize_replaces_bad_bytes);
     tcase_add_test(tc, precheck_depth_limit);
     tcase_add_test(tc, precheck_surrogate_escapes);
     tcase_add_test(tc, execute_defaults_and_values);

@@ -21,7 +21,7 @@ tools_bench_make_bench_model_SOURCES = tools/bench/make_bench_model.c \
 tools_bench_make_bench_model_LDADD = runtime/libwrk.la -lm
 tools_bench_make_bench_model_LDFLAGS = $(WRK_LINK_FLAGS)
 
-dist_noinst_SCRIPTS += tools/bench/make-bench-models.sh
+dist_noinst_SCRIPTS += tools/bench/make-bench-models.sh tools/bench/bench-all.sh
 EXTRA_DIST += docs/performance.md
 
 # Test: a small random model of each type written by make-bench-model, checked by the

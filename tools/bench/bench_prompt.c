@@ -67,7 +67,7 @@ int bench_prompt_make(const CudaModel *model, int target, char **text, int *n_to
     char *base = NULL, *best = NULL;
     int32_t *ids = NULL;
     size_t len = (size_t)target * 8 + 64, n = 0;
-    int n_added, best_n = -1, k, rc = CUDA_ERROR_INVALID_PARAMETER;
+    int n_added, n_base = 0, best_n = -1, k, rc = CUDA_ERROR_INVALID_PARAMETER;
 
     *text = NULL;
     *n_tokens = 0;
@@ -78,11 +78,10 @@ int bench_prompt_make(const CudaModel *model, int target, char **text, int *n_to
     }
     /* A word text with at least target tokens (without special tokens). */
     for (;;) {
-        int c;
         free(base);
         if (!(base = word_text(len))) goto oom;
-        if ((c = count(model, base, 0)) < 0) goto api;
-        if (c >= target + 8 || len > ((size_t)1 << 28)) break;
+        if ((n_base = count(model, base, 0)) < 0) goto api;
+        if (n_base >= target + 8 || len > ((size_t)1 << 28)) break;
         len *= 2;
     }
     {
@@ -90,8 +89,13 @@ int bench_prompt_make(const CudaModel *model, int target, char **text, int *n_to
         if (with < 0 || without < 0) goto api;
         n_added = with - without;   /* BOS (and EOS) the session will add */
     }
-    if (!(ids = malloc((len + 64) * sizeof *ids))) goto oom;
-    if ((rc = worker_tokenize(model, base, 0, ids, len + 64, &n)) != 0) goto api;
+    if (!(ids = malloc(((size_t)n_base + 1) * sizeof *ids))) goto oom;
+    if ((rc = worker_tokenize(model, base, 0, ids, (size_t)n_base + 1, &n)) != 0) goto api;
+    if (n == 0) {
+        snprintf(msg, msg_size, "the tokenizer gives no tokens for text");
+        rc = CUDA_ERROR_INVALID_PARAMETER;
+        goto done;
+    }
     k = target - n_added;
     for (int iter = 0; iter < 32; iter++) {
         char *t;
@@ -108,8 +112,13 @@ int bench_prompt_make(const CudaModel *model, int target, char **text, int *n_to
             free(t);
         }
         if (c == target || c < 0) break;
-        if (k + (target - c) == k) break;
-        k += target - c;
+        {
+            int next = k + (target - c);
+            if (next < 1) next = 1;
+            if ((size_t)next > n) next = (int)n;
+            if (next == k) break;   /* the closest this text can come */
+            k = next;
+        }
     }
     if (!best) {
         snprintf(msg, msg_size, "no prompt of %d tokens could be built", target);

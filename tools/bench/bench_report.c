@@ -56,7 +56,7 @@ void bench_report_table(const bench_result *r, FILE *f)
     sp = bench_summarize(pp, r->reps);
     st = bench_summarize(tg, r->reps);
     stt = bench_summarize(tt, r->reps);
-    fprintf(f, "device:  %s (%s)\n", r->device, r->device_name ? r->device_name : "?");
+    fprintf(f, "device:  %s: %s\n", r->device, r->device_name ? r->device_name : "?");
     if (r->bw.reps) {
         bench_summary sb = bench_summarize(r->bw.gbs, r->bw.reps);
         fprintf(f, "copy bw: %.1f GB/s read+write (median of %d x %d copies of %.0f MiB; "
@@ -105,8 +105,11 @@ void bench_report_table(const bench_result *r, FILE *f)
                 range, st.median > 0 ? 1e3 / st.median : 0.0, gbs, p2,
                 r->tg_exact ? "" : "  (stopped early: approximate)");
     }
-    fprintf(f, "%-8s %7d %9.3f ms %20.3f..%.3f\n", "ttft", r->pp_tokens, stt.median, stt.min,
-            stt.max);
+    {
+        char range[64];
+        snprintf(range, sizeof range, "%.2f..%.2f ms", stt.min, stt.max);
+        fprintf(f, "%-8s %7d %9.2f ms %23s\n", "ttft", r->pp_tokens, stt.median, range);
+    }
     fprintf(f, "\n%d repetitions after %d warm-up; tg prompt %d tokens; pp prompt %d tokens "
             "(asked %d)\n", r->reps, r->warmup, r->tg_prompt_tokens, r->pp_tokens,
             r->pp_target);

@@ -41,6 +41,18 @@ for s in $steps; do
     cd $b && for t in ${SANITIZE_TESTS:-}; do
       /usr/local/cuda/bin/compute-sanitizer --error-exitcode 9 "$t" >"$out/sanitize-$(basename $t).log" 2>&1; echo "sanitize $t rc=$?"; tail -3 "$out/sanitize-$(basename $t).log"; done
     ;;
+  diag)
+    log diag
+    cd $b && for t in ${DIAG_TESTS:-}; do
+      ( export top_srcdir=$src top_builddir=$b WORKER_PLUGIN_PATH=$b/plugins/.libs CK_FORK=no CK_VERBOSITY=verbose
+        timeout ${DIAG_TIMEOUT:-120} $t ) >"$out/diag-$(basename $t).log" 2>&1; echo "diag $t rc=$?"
+      grep -vE "^[0-9-]+T[0-9:.]+Z " "$out/diag-$(basename $t).log" | tail -${DIAG_LINES:-15}; done
+    ;;
+  bench-models)
+    log bench-models
+    cd $b && WORKER_PLUGIN_PATH=$b/plugins/.libs "$src/tools/bench/bench-all.sh" /tmp/bench "$out/bench" ${BENCH_MODELS:-1b-f16 1b-q8_0 1b-q4_k_m}
+    tar czf "$out/bench.tgz" -C "$out" bench && rm -rf "$out/bench"
+    ;;
   bench)
     log bench
     cd $b && [ -x tests/ops/bench_gemv ] && tests/ops/bench_gemv | tee "$out/bench_gemv.txt"
