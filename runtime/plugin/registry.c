@@ -254,6 +254,15 @@ static int try_module(wrk_plugin_registry *r, const char *dir, const char *modul
     r->items[r->n].path = path;
     if (!(r->items[r->n].module = strdup(module))) goto oom;
     r->n++;
+    /* Accepted CUDA modules stay mapped for the life of the process (as ggml keeps its backend
+     * handles): a module with CUDA kernels registers its fatbinary with the CUDA runtime
+     * when it is mapped, and unmapping and re-mapping it between contexts left the runtime
+     * with stale kernel handles (launches failing with "invalid argument", or hanging). A
+     * later lt_dlopenext of the same file returns the same mapping. Host-only modules are
+     * unloaded as usual. */
+    if ((p->backends & (1u << WP_BACKEND_CUDA)) && lt_dlmakeresident(h) != 0)
+        wrk_log(WRK_LOG_WARN, LOG_COMPONENT, "%s: could not make the module resident: %s",
+                path, lt_dlerror());
     wrk_log(WRK_LOG_INFO, LOG_COMPONENT, "loaded plugin '%s' %s (ABI %u.%u) from %s", p->name,
             p->version ? p->version : "", p->abi_major, p->abi_minor, path);
     return 0;
