@@ -17,5 +17,10 @@ server_worker_orcd_SOURCES = server/main.c $(SRV_CORE_SOURCES) \
 	server/srv_callback.c server/srv_callback.h \
 	runtime/config/config.c runtime/config/config.h
 server_worker_orcd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
+# The default model when neither --model nor [model] path names one: the installed copy,
+# else the one in the source tree (so an uninstalled build runs out of the box).
+server_worker_orcd_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DWORKER_DEFAULT_MODEL='"$(pkgdatadir)/models/stories260K.gguf"' \
+	-DWORKER_SOURCE_MODEL='"$(abs_top_srcdir)/models/stories260K.gguf"'
 server_worker_orcd_LDADD = runtime/libworker.la $(MHD_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
 EXTRA_DIST += server/README.md

@@ -6,10 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"   /* PACKAGE_VERSION */
 #include "worker_ext.h"
 #include "srv_opts.h"
+
+#ifndef WORKER_DEFAULT_MODEL
+#define WORKER_DEFAULT_MODEL "/usr/local/share/worker-orcd/models/stories260K.gguf"
+#endif
+#ifndef WORKER_SOURCE_MODEL
+#define WORKER_SOURCE_MODEL "models/stories260K.gguf"
+#endif
 
 enum {
     OPT_CONFIG = 256, OPT_MODEL, OPT_GPU, OPT_DEVICE, OPT_HOST, OPT_PORT, OPT_PLUGIN_PATH,
@@ -179,6 +187,18 @@ int srv_opts_parse(int argc, char **argv, srv_opts *o)
     if (optind < argc) {
         fprintf(stderr, "worker-orcd: unexpected argument '%s' (see --help)\n", argv[optind]);
         return SRV_OPTS_EXIT_FAIL;
+    }
+    if (!o->cfg.model_path[0]) {
+        /* No model named: serve the default model (models/stories260K.gguf), installed or
+         * from the source tree of this build. */
+        static const char *const defaults[] = { WORKER_DEFAULT_MODEL, WORKER_SOURCE_MODEL };
+        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+            if (access(defaults[i], R_OK) == 0) {
+                COPY(o->cfg.model_path, defaults[i]);
+                fprintf(stderr, "worker-orcd: no --model given: serving the default model %s\n",
+                        defaults[i]);
+                break;
+            }
     }
     if (!o->cfg.model_path[0]) {
         fprintf(stderr, "worker-orcd: no model: pass --model PATH or set [model] path\n");

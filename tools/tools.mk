@@ -18,3 +18,4 @@ default-model: tools/worker-convert
 	$(SHELL) $(top_srcdir)/models/make-default.sh $(top_builddir)/tools/worker-convert
 .PHONY: default-model
 include tools/bench/bench.mk
+EXTRA_DIST += tools/demo.sh
