@@ -22,100 +22,146 @@
 #include "ops/cuda/quant_traits.cuh"
 #include "ops/ops_internal.h"
 
-#define GEMV_WARPS 4   /* output rows per CUDA block: one per warp */
-#define GEMV_MAXCOLS 8 /* columns of x sharing one read of W */
+#define GEMV_WARPS 4     /* warps per CUDA block, each on T::ROWS output rows */
+#define GEMV_MAXCOLS 8   /* columns of x sharing one read of W */
 
 // ----------------------------------------------------------------------------------------
 // GPU kernels
 
-/* Dot of one dequantized item (v) with NC columns of x at element e0 of the row; XV: x rows
- * are 16-byte aligned so runs of 4 load as float4. */
-template <class T, int NC, bool XV>
-__device__ __forceinline__ void gemv_item_fma(const float *v, const float *__restrict__ x,
-                                              int in, int e0, float *acc)
+/* Rows per warp (R), items in flight per lane (U) and the blocks per SM the register cap
+ * must allow (MINB) for NC columns: the trait's values for decode (NC = 1), 4 blocks = 16
+ * warps per SM (<= 128 registers). With more columns the accumulators and x values need the
+ * registers, so one row per warp and, past 4 columns, half the unroll and 3 blocks
+ * (<= 168 registers): the weight read is shared by the columns, so fewer warps suffice.
+ * These keep every variant free of spills (check `-Xptxas -v` after changes). */
+template <class T, int NC>
+struct GemvShape {
+    static constexpr int R = NC == 1 ? T::ROWS : 1;
+    static constexpr int U = NC > 4 ? (T::UNROLL + 1) / 2 : T::UNROLL;
+    static constexpr int MINB = NC > 4 ? (T::NRUN * T::RUNLEN >= 32 ? 2 : 3) : 4;
+};
+
+/* Dot of one dequantized item of R rows (v[r]) with NC columns of x at element e0 of the
+ * row: each x value is loaded once and used for all R rows. XV: x rows are 16-byte aligned
+ * so runs of 4 load as float4. */
+template <class T, int R, int NC, bool XV>
+__device__ __forceinline__ void gemv_item_fma(const float (*v)[T::NRUN * T::RUNLEN],
+                                              const float *__restrict__ x, int in, int e0,
+                                              float (*acc)[NC])
 {
 #pragma unroll
     for (int c = 0; c < NC; c++) {
         const float *xc = x + (size_t)c * in + e0;
-        float s = 0.0f;
+        float s[R];
+#pragma unroll
+        for (int q = 0; q < R; q++)
+            s[q] = 0.0f;
 #pragma unroll
         for (int r = 0; r < T::NRUN; r++) {
             if constexpr (XV && T::RUNLEN % 4 == 0) {
 #pragma unroll
                 for (int j = 0; j < T::RUNLEN; j += 4) {
                     const float4 xv = __ldg((const float4 *)(xc + r * T::RUNSTRIDE + j));
-                    const float *w = v + r * T::RUNLEN + j;
-                    s = fmaf(w[0], xv.x, s);
-                    s = fmaf(w[1], xv.y, s);
-                    s = fmaf(w[2], xv.z, s);
-                    s = fmaf(w[3], xv.w, s);
+#pragma unroll
+                    for (int q = 0; q < R; q++) {
+                        const float *w = v[q] + r * T::RUNLEN + j;
+                        s[q] = fmaf(w[0], xv.x, s[q]);
+                        s[q] = fmaf(w[1], xv.y, s[q]);
+                        s[q] = fmaf(w[2], xv.z, s[q]);
+                        s[q] = fmaf(w[3], xv.w, s[q]);
+                    }
                 }
             } else {
 #pragma unroll
-                for (int j = 0; j < T::RUNLEN; j++)
-                    s = fmaf(v[r * T::RUNLEN + j], __ldg(xc + r * T::RUNSTRIDE + j), s);
+                for (int j = 0; j < T::RUNLEN; j++) {
+                    const float xs = __ldg(xc + r * T::RUNSTRIDE + j);
+#pragma unroll
+                    for (int q = 0; q < R; q++)
+                        s[q] = fmaf(v[q][r * T::RUNLEN + j], xs, s[q]);
+                }
             }
         }
-        acc[c] += s;
+#pragma unroll
+        for (int q = 0; q < R; q++)
+            acc[q][c] += s[q];
     }
 }
 
-/* One warp per output row of W (row_bytes apart), NC columns of x/y. Items are walked
- * lane, lane + 32, ...: UNROLL of them are loaded before any is used. The register cap
- * (>= 5 blocks = 20 warps per SM for decode) keeps enough loads in flight per SM. */
+/* One warp per R consecutive output rows of W (row_bytes apart), NC columns of x/y
+ * (R, U: GemvShape). Items are walked lane, lane + 32, ...: U of them per row are loaded
+ * before any is used, so a warp has U * R wide loads per lane in flight (for a 2048-wide row that
+ * is the whole row: one memory round trip). Rows past `out` (the last warp's tail) read row
+ * out - 1 again and are not stored, so every lane of the warp stays in the shuffles. The
+ * register cap (GemvShape::MINB) keeps 12-16 warps per SM resident. */
 template <class T, int NC, bool XV>
-__global__ void __launch_bounds__(GEMV_WARPS * 32)
+__global__ void __launch_bounds__(GEMV_WARPS * 32, (GemvShape<T, NC>::MINB))
 matmul_gemv_kernel(const uint8_t *__restrict__ W, size_t row_bytes, int in, int out,
                    const float *__restrict__ x, float *__restrict__ y,
                    const float *__restrict__ bias)
 {
     constexpr int NV = T::NRUN * T::RUNLEN;
-    constexpr int U = T::UNROLL;
+    constexpr int U = GemvShape<T, NC>::U;
+    constexpr int R = GemvShape<T, NC>::R;
     const int lane = threadIdx.x & 31;
-    const int row = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
-    if (row >= out)
+    const int row0 = (blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5)) * R;
+    if (row0 >= out)
         return; /* whole warps only: no block-wide barrier below */
     const size_t col0 = (size_t)blockIdx.y * NC;
     x += col0 * in;
     y += col0 * out;
-    const uint8_t *wr = W + (size_t)row * row_bytes;
+    const uint8_t *wr[R];
+#pragma unroll
+    for (int q = 0; q < R; q++)
+        wr[q] = W + (size_t)(row0 + q < out ? row0 + q : out - 1) * row_bytes;
     const int n_items = (in / T::QK) * T::TPB;
     const int sub = lane % T::TPB; /* constant per lane: TPB divides 32 */
     const int e_sub = T::start(sub);
 
-    float acc[NC];
+    float acc[R][NC];
 #pragma unroll
-    for (int c = 0; c < NC; c++)
-        acc[c] = 0.0f;
+    for (int q = 0; q < R; q++)
+#pragma unroll
+        for (int c = 0; c < NC; c++)
+            acc[q][c] = 0.0f;
 
+    /* not unrolled further: U already sets the loads in flight, and unrolling this loop
+     * lets the compiler hoist the next round's loads past the register cap */
+#pragma unroll 1
     for (int base = 0; base < n_items; base += 32 * U) {
-        typename T::Raw raw[U];
+        typename T::Raw raw[U][R];
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int it = base + u * 32 + lane;
             if (it < n_items)
-                raw[u] = T::fetch(wr + (size_t)(it / T::TPB) * T::BYTES, sub);
+#pragma unroll
+                for (int q = 0; q < R; q++)
+                    raw[u][q] = T::fetch(wr[q] + (size_t)(it / T::TPB) * T::BYTES, sub);
         }
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int it = base + u * 32 + lane;
             if (it < n_items) {
-                float v[NV];
-                T::dequant(raw[u], sub, v);
-                gemv_item_fma<T, NC, XV>(v, x, in, (it / T::TPB) * T::QK + e_sub, acc);
+                float v[R][NV];
+#pragma unroll
+                for (int q = 0; q < R; q++)
+                    T::dequant(raw[u][q], sub, v[q]);
+                gemv_item_fma<T, R, NC, XV>(v, x, in, (it / T::TPB) * T::QK + e_sub, acc);
             }
         }
     }
-    /* lane c writes column c */
+    /* lane q * NC + c writes row row0 + q, column c */
     float mine = 0.0f;
 #pragma unroll
-    for (int c = 0; c < NC; c++) {
-        const float s = warp_sum(acc[c]);
-        if (lane == c)
-            mine = s;
-    }
-    if (lane < NC)
-        y[(size_t)lane * out + row] = bias ? mine + __ldg(bias + row) : mine;
+    for (int q = 0; q < R; q++)
+#pragma unroll
+        for (int c = 0; c < NC; c++) {
+            const float s = warp_sum(acc[q][c]);
+            if (lane == q * NC + c)
+                mine = s;
+        }
+    const int row = row0 + lane / NC;
+    if (lane < R * NC && row < out)
+        y[(size_t)(lane % NC) * out + row] = bias ? mine + __ldg(bias + row) : mine;
 }
 
 /* y[c][r] += bias[r] after a cuBLAS product. */
@@ -158,7 +204,8 @@ static void gemv_launch_nc(cudaStream_t st, const uint8_t *W, size_t row_bytes, 
                            const float *x, float *y, const float *bias, int n_tiles, bool xv,
                            int col0)
 {
-    dim3 grid((unsigned)((out + GEMV_WARPS - 1) / GEMV_WARPS), (unsigned)n_tiles);
+    const int rows_per_block = GEMV_WARPS * GemvShape<T, NC>::R;
+    dim3 grid((unsigned)((out + rows_per_block - 1) / rows_per_block), (unsigned)n_tiles);
     x += (size_t)col0 * in;
     y += (size_t)col0 * out;
     if (xv)

@@ -12,6 +12,15 @@
  * TPB divides 32, so a lane of a warp walking items lane, lane + 32, ... always sees the same
  * sub-index: per-lane constants (scale indices) stay in registers.
  *
+ * GEMV tuning per layout (matmul.cu): UNROLL items are loaded per lane before the first use,
+ * sized so a 2048-wide row is one round (all of a warp's loads in flight at once); ROWS rows
+ * share each load of x (Q4_K needs 4 bytes of x per 0.56 byte of weight, so with one row x
+ * alone would take ~3/4 of the L1 bandwidth at 3 TB/s of weights).
+ *
+ * Small integers become floats through the exponent of 2^23 (magic_u8), not I2F: Hopper
+ * converts only 16 int->float per SM and clock, fewer than the 24 Q4_K elements per clock
+ * that 3 TB/s needs; PRMT + FADD run at full rate and give the same exact value.
+ *
  * The vector variants of the float types (…V) need 16-byte aligned rows; the launchers pick
  * the scalar variants (…S) otherwise.
  */
@@ -46,6 +55,14 @@ __device__ __forceinline__ uint32_t byte_of(uint4 h, int k)
     return (w >> ((k & 3) * 8)) & 0xffu;
 }
 
+/* 2^23 + byte k (0..3) of w, as a float: byte_perm puts the byte under the exponent bits
+ * 0x4B (2^23), so subtracting 2^23 (+ an offset) gives the integer exactly. */
+__device__ __forceinline__ float magic_u8(uint32_t w, int k)
+{
+    return __int_as_float((int)__byte_perm(w, 0x4B000000u, 0x7540u | (uint32_t)k));
+}
+#define MAGIC_2P23 8388608.0f
+
 __device__ __forceinline__ void words_to_f16x2(uint32_t w, float *v)
 {
     v[0] = f16_bits_to_f32(w & 0xffffu);
@@ -62,7 +79,7 @@ __device__ __forceinline__ void words_to_bf16x2(uint32_t w, float *v)
 
 struct TraitF32V {
     static constexpr int QK = 4, BYTES = 16, TPB = 1, NRUN = 1, RUNLEN = 4, RUNSTRIDE = 0,
-                         UNROLL = 4;
+                         UNROLL = 8, ROWS = 1;
     typedef float4 Raw;
     __device__ static int start(int) { return 0; }
     __device__ static Raw fetch(const uint8_t *b, int) { return __ldg((const float4 *)b); }
@@ -74,7 +91,7 @@ struct TraitF32V {
 
 struct TraitF32S {
     static constexpr int QK = 1, BYTES = 4, TPB = 1, NRUN = 1, RUNLEN = 1, RUNSTRIDE = 0,
-                         UNROLL = 4;
+                         UNROLL = 4, ROWS = 1;
     typedef float Raw;
     __device__ static int start(int) { return 0; }
     __device__ static Raw fetch(const uint8_t *b, int) { return __ldg((const float *)b); }
@@ -83,7 +100,7 @@ struct TraitF32S {
 
 struct TraitF16V {
     static constexpr int QK = 8, BYTES = 16, TPB = 1, NRUN = 1, RUNLEN = 8, RUNSTRIDE = 0,
-                         UNROLL = 4;
+                         UNROLL = 8, ROWS = 1;
     typedef uint4 Raw;
     __device__ static int start(int) { return 0; }
     __device__ static Raw fetch(const uint8_t *b, int) { return ld_u128(b); }
@@ -96,7 +113,7 @@ struct TraitF16V {
 
 struct TraitF16S {
     static constexpr int QK = 1, BYTES = 2, TPB = 1, NRUN = 1, RUNLEN = 1, RUNSTRIDE = 0,
-                         UNROLL = 4;
+                         UNROLL = 4, ROWS = 1;
     typedef uint32_t Raw;
     __device__ static int start(int) { return 0; }
     __device__ static Raw fetch(const uint8_t *b, int) { return ld_u16(b); }
@@ -105,7 +122,7 @@ struct TraitF16S {
 
 struct TraitBF16V {
     static constexpr int QK = 8, BYTES = 16, TPB = 1, NRUN = 1, RUNLEN = 8, RUNSTRIDE = 0,
-                         UNROLL = 4;
+                         UNROLL = 8, ROWS = 1;
     typedef uint4 Raw;
     __device__ static int start(int) { return 0; }
     __device__ static Raw fetch(const uint8_t *b, int) { return ld_u128(b); }
@@ -118,7 +135,7 @@ struct TraitBF16V {
 
 struct TraitBF16S {
     static constexpr int QK = 1, BYTES = 2, TPB = 1, NRUN = 1, RUNLEN = 1, RUNSTRIDE = 0,
-                         UNROLL = 4;
+                         UNROLL = 4, ROWS = 1;
     typedef uint32_t Raw;
     __device__ static int start(int) { return 0; }
     __device__ static Raw fetch(const uint8_t *b, int) { return ld_u16(b); }
@@ -129,7 +146,7 @@ struct TraitBF16S {
 
 struct TraitQ8_0 {
     static constexpr int QK = 32, BYTES = 34, TPB = 4, NRUN = 1, RUNLEN = 8, RUNSTRIDE = 0,
-                         UNROLL = 4;
+                         UNROLL = 8, ROWS = 1;
     struct Raw { uint32_t d, lo, hi; };
     __device__ static int start(int sub) { return 8 * sub; }
     __device__ static Raw fetch(const uint8_t *b, int sub)
@@ -139,10 +156,12 @@ struct TraitQ8_0 {
     __device__ static void dequant(const Raw &r, int, float *v)
     {
         const float d = f16_bits_to_f32(r.d);
+        /* int8 q + 128 = byte ^ 0x80, in 0..255 */
+        const uint32_t lo = r.lo ^ 0x80808080u, hi = r.hi ^ 0x80808080u;
 #pragma unroll
         for (int j = 0; j < 4; j++) {
-            v[j] = (float)(int8_t)(r.lo >> (8 * j)) * d;
-            v[4 + j] = (float)(int8_t)(r.hi >> (8 * j)) * d;
+            v[j] = (magic_u8(lo, j) - (MAGIC_2P23 + 128.0f)) * d;
+            v[4 + j] = (magic_u8(hi, j) - (MAGIC_2P23 + 128.0f)) * d;
         }
     }
 };
@@ -152,7 +171,7 @@ struct TraitQ8_0 {
 
 struct TraitQ4_0 {
     static constexpr int QK = 32, BYTES = 18, TPB = 2, NRUN = 2, RUNLEN = 8, RUNSTRIDE = 16,
-                         UNROLL = 4;
+                         UNROLL = 4, ROWS = 1;
     struct Raw { uint32_t d, w0, w1; };
     __device__ static int start(int sub) { return 8 * sub; }
     __device__ static Raw fetch(const uint8_t *b, int sub)
@@ -162,13 +181,14 @@ struct TraitQ4_0 {
     __device__ static void dequant(const Raw &r, int, float *v)
     {
         const float d = f16_bits_to_f32(r.d);
+        const uint32_t l0 = r.w0 & 0x0f0f0f0fu, l1 = r.w1 & 0x0f0f0f0fu;
+        const uint32_t h0 = (r.w0 >> 4) & 0x0f0f0f0fu, h1 = (r.w1 >> 4) & 0x0f0f0f0fu;
 #pragma unroll
         for (int j = 0; j < 4; j++) {
-            const uint32_t b0 = (r.w0 >> (8 * j)) & 0xffu, b1 = (r.w1 >> (8 * j)) & 0xffu;
-            v[j] = (float)((int)(b0 & 15u) - 8) * d;
-            v[4 + j] = (float)((int)(b1 & 15u) - 8) * d;
-            v[8 + j] = (float)((int)(b0 >> 4) - 8) * d;
-            v[12 + j] = (float)((int)(b1 >> 4) - 8) * d;
+            v[j] = (magic_u8(l0, j) - (MAGIC_2P23 + 8.0f)) * d;
+            v[4 + j] = (magic_u8(l1, j) - (MAGIC_2P23 + 8.0f)) * d;
+            v[8 + j] = (magic_u8(h0, j) - (MAGIC_2P23 + 8.0f)) * d;
+            v[12 + j] = (magic_u8(h1, j) - (MAGIC_2P23 + 8.0f)) * d;
         }
     }
 };
@@ -196,7 +216,7 @@ __device__ __forceinline__ void q4k_scale_min(uint4 h, int j, float d, float dmi
 
 struct TraitQ4_K {
     static constexpr int QK = 256, BYTES = 144, TPB = 8, NRUN = 2, RUNLEN = 16, RUNSTRIDE = 32,
-                         UNROLL = 2;
+                         UNROLL = 2, ROWS = 2;
     struct Raw { uint4 h, q; };
     __device__ static int start(int sub) { return 64 * (sub >> 1) + 16 * (sub & 1); }
     __device__ static Raw fetch(const uint8_t *b, int sub)
@@ -212,10 +232,13 @@ struct TraitQ4_K {
         q4k_scale_min(r.h, 2 * c + 1, d, dmin, &d2, &m2);
         const uint32_t w[4] = {r.q.x, r.q.y, r.q.z, r.q.w};
 #pragma unroll
-        for (int i = 0; i < 16; i++) {
-            const uint32_t byte = (w[i >> 2] >> (8 * (i & 3))) & 0xffu;
-            v[i] = d1 * (float)(byte & 15u) - m1;
-            v[16 + i] = d2 * (float)(byte >> 4) - m2;
+        for (int k = 0; k < 4; k++) {
+            const uint32_t lo = w[k] & 0x0f0f0f0fu, hi = (w[k] >> 4) & 0x0f0f0f0fu;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                v[4 * k + j] = d1 * (magic_u8(lo, j) - MAGIC_2P23) - m1;
+                v[16 + 4 * k + j] = d2 * (magic_u8(hi, j) - MAGIC_2P23) - m2;
+            }
         }
     }
 };
@@ -230,7 +253,7 @@ struct TraitQ4_K {
 
 struct TraitQ6_K {
     static constexpr int QK = 256, BYTES = 210, TPB = 16, NRUN = 4, RUNLEN = 4, RUNSTRIDE = 32,
-                         UNROLL = 2;
+                         UNROLL = 4, ROWS = 1;
     struct Raw { uint32_t qa, qb, qh, d; int sc0, sc1, sc2, sc3; };
     __device__ static int start(int sub) { return 128 * (sub >> 3) + 4 * (sub & 7); }
     __device__ static Raw fetch(const uint8_t *b, int sub)
@@ -247,14 +270,17 @@ struct TraitQ6_K {
         const float d = f16_bits_to_f32(r.d);
         const float ds0 = d * (float)r.sc0, ds1 = d * (float)r.sc1;
         const float ds2 = d * (float)r.sc2, ds3 = d * (float)r.sc3;
+        /* the four 6-bit values of each run, packed one per byte (bit ops on 4 at once) */
+        const uint32_t q0 = (r.qa & 0x0f0f0f0fu) | ((r.qh << 4) & 0x30303030u);
+        const uint32_t q1 = (r.qb & 0x0f0f0f0fu) | ((r.qh << 2) & 0x30303030u);
+        const uint32_t q2 = ((r.qa >> 4) & 0x0f0f0f0fu) | (r.qh & 0x30303030u);
+        const uint32_t q3 = ((r.qb >> 4) & 0x0f0f0f0fu) | ((r.qh >> 2) & 0x30303030u);
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            const uint32_t a = (r.qa >> (8 * i)) & 0xffu, c = (r.qb >> (8 * i)) & 0xffu;
-            const uint32_t hb = (r.qh >> (8 * i)) & 0xffu;
-            v[i] = ds0 * (float)((int)((a & 15u) | ((hb & 3u) << 4)) - 32);
-            v[4 + i] = ds1 * (float)((int)((c & 15u) | (((hb >> 2) & 3u) << 4)) - 32);
-            v[8 + i] = ds2 * (float)((int)((a >> 4) | (((hb >> 4) & 3u) << 4)) - 32);
-            v[12 + i] = ds3 * (float)((int)((c >> 4) | (((hb >> 6) & 3u) << 4)) - 32);
+            v[i] = ds0 * (magic_u8(q0, i) - (MAGIC_2P23 + 32.0f));
+            v[4 + i] = ds1 * (magic_u8(q1, i) - (MAGIC_2P23 + 32.0f));
+            v[8 + i] = ds2 * (magic_u8(q2, i) - (MAGIC_2P23 + 32.0f));
+            v[12 + i] = ds3 * (magic_u8(q3, i) - (MAGIC_2P23 + 32.0f));
         }
     }
 };
