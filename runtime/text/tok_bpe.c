@@ -116,56 +116,6 @@ typedef struct sym {
     size_t off, n;
 } sym;
 
-typedef struct bigram {
-    int left, right;
-    int32_t rank;
-    size_t size;
-} bigram;
-
-typedef struct heap {
-    bigram *v;
-    size_t n, cap;
-} heap;
-
-static int better(const bigram *a, const bigram *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static int heap_push(heap *h, bigram b)
-{
-    size_t i;
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *v = realloc(h->v, cap * sizeof *v);
-        if (!v) return -1;
-        h->v = v;
-        h->cap = cap;
-    }
-    i = h->n++;
-    while (i > 0 && better(&b, &h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = b;
-    return 0;
-}
-
-static bigram heap_pop(heap *h)
-{
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && better(&h->v[c + 1], &h->v[c])) c++;
-        if (!better(&h->v[c], &last)) break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
 
 /* Scratch of one encode call. */
 typedef struct work {
@@ -175,7 +125,7 @@ typedef struct work {
     size_t kcap;
     sym *sy;
     size_t scap;
-    heap h;
+    wrk_bigram_heap h;
 } work;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -203,8 +153,8 @@ static int try_bigram(const wrk_tokenizer *t, work *k, int l, int r)
     memcpy(k->key + ln + 1, k->w + k->sy[r].off, rn);
     rank = wrk_strmap_get(&t->merge_map, k->key, ln + rn + 1);
     if (rank < 0) return 0;
-    bigram b = { l, r, rank, ln + rn };
-    return heap_push(&k->h, b);
+    wrk_bigram b = { l, r, -(double)rank, ln + rn };
+    return wrk_bigram_push(&k->h, b);
 }
 
 /* BPE of one word (raw bytes s[0..n)). */
@@ -233,7 +183,7 @@ static int encode_word(const wrk_tokenizer *t, work *k, const char *s, size_t n,
     for (size_t i = 1; i < nsym; i++)
         if (try_bigram(t, k, (int)i - 1, (int)i)) return -1;
     while (k->h.n > 0) {
-        bigram b = heap_pop(&k->h);
+        wrk_bigram b = wrk_bigram_pop(&k->h);
         sym *l = &k->sy[b.left], *r = &k->sy[b.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size || l->next != b.right) continue;
         l->n += r->n;

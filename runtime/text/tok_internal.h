@@ -106,6 +106,24 @@ int wrk_bpe_encode(const wrk_tokenizer *t, const char *text, size_t len, wrk_idv
 int wrk_bpe_init(wrk_tokenizer *t, const wrk_vocab_desc *d);
 void wrk_bpe_fini(wrk_tokenizer *t);
 
+/* Candidate merges of adjacent symbols, kept in a binary heap: the highest priority first,
+ * then the leftmost pair (SentencePiece: priority = score; BPE: priority = -merge rank). */
+typedef struct wrk_bigram {
+    int left, right;
+    double prio;
+    size_t size;        /* bytes of the merged symbol when the pair was queued */
+} wrk_bigram;
+
+typedef struct wrk_bigram_heap {
+    wrk_bigram *v;
+    size_t n, cap;
+} wrk_bigram_heap;
+
+/* 0, or -1 when out of memory. */
+int wrk_bigram_push(wrk_bigram_heap *h, wrk_bigram b);
+/* The best pair; h must not be empty. */
+wrk_bigram wrk_bigram_pop(wrk_bigram_heap *h);
+
 #ifdef __cplusplus
 }
 #endif

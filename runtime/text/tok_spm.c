@@ -17,60 +17,9 @@ typedef struct sym {
     size_t off, n;     /* in the escaped text; n == 0: merged away */
 } sym;
 
-typedef struct bigram {
-    int left, right;
-    float score;
-    size_t size;
-} bigram;
-
-typedef struct heap {
-    bigram *v;
-    size_t n, cap;
-} heap;
-
-/* a before b: higher score, then the leftmost pair. */
-static int better(const bigram *a, const bigram *b)
-{
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static int heap_push(heap *h, bigram b)
-{
-    size_t i;
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *v = realloc(h->v, cap * sizeof *v);
-        if (!v) return -1;
-        h->v = v;
-        h->cap = cap;
-    }
-    i = h->n++;
-    while (i > 0 && better(&b, &h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = b;
-    return 0;
-}
-
-static bigram heap_pop(heap *h)
-{
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && better(&h->v[c + 1], &h->v[c])) c++;
-        if (!better(&h->v[c], &last)) break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
 
 static int try_bigram(const wrk_tokenizer *t, const char *s, const sym *sy, int l, int r,
-                      heap *h)
+                      wrk_bigram_heap *h)
 {
     size_t n;
     int32_t id;
@@ -78,8 +27,8 @@ static int try_bigram(const wrk_tokenizer *t, const char *s, const sym *sy, int 
     n = sy[l].n + sy[r].n;
     id = wrk_strmap_get(&t->tok_map, s + sy[l].off, n);
     if (id < 0) return 0;
-    bigram b = { l, r, t->scores[id], n };
-    return heap_push(h, b);
+    wrk_bigram b = { l, r, t->scores[id], n };
+    return wrk_bigram_push(h, b);
 }
 
 static int emit_bytes(const wrk_tokenizer *t, const char *s, size_t n, wrk_idvec *out)
@@ -97,7 +46,7 @@ int wrk_spm_encode(const wrk_tokenizer *t, const char *text, size_t len, int pre
 {
     char *s;
     sym *sy = NULL;
-    heap h = { 0 };
+    wrk_bigram_heap h = { 0 };
     size_t n = 0, i = 0, nsym = 0;
     int rc = CUDA_ERROR_OUT_OF_MEMORY;
 
@@ -124,7 +73,7 @@ int wrk_spm_encode(const wrk_tokenizer *t, const char *text, size_t len, int pre
     for (i = 1; i < nsym; i++)
         if (try_bigram(t, s, sy, (int)i - 1, (int)i, &h)) goto done;
     while (h.n > 0) {
-        bigram b = heap_pop(&h);
+        wrk_bigram b = wrk_bigram_pop(&h);
         sym *l = &sy[b.left], *r = &sy[b.right];
         /* Stale: one side was merged since the pair was queued. */
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;

@@ -82,3 +82,44 @@ int wrk_idvec_push(wrk_idvec *iv, int32_t id)
     iv->v[iv->n++] = id;
     return 0;
 }
+
+/* a before b: higher priority, then the leftmost pair. */
+static int bigram_better(const wrk_bigram *a, const wrk_bigram *b)
+{
+    return a->prio > b->prio || (a->prio == b->prio && a->left < b->left);
+}
+
+int wrk_bigram_push(wrk_bigram_heap *h, wrk_bigram b)
+{
+    size_t i;
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        wrk_bigram *v = realloc(h->v, cap * sizeof *v);
+        if (!v) return -1;
+        h->v = v;
+        h->cap = cap;
+    }
+    i = h->n++;
+    while (i > 0 && bigram_better(&b, &h->v[(i - 1) / 2])) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->v[i] = b;
+    return 0;
+}
+
+wrk_bigram wrk_bigram_pop(wrk_bigram_heap *h)
+{
+    wrk_bigram top = h->v[0], last = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && bigram_better(&h->v[c + 1], &h->v[c])) c++;
+        if (!bigram_better(&h->v[c], &last)) break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n) h->v[i] = last;
+    return top;
+}
