@@ -21,6 +21,7 @@
 #include "worker_ext.h"
 #include "core/wrk_context.h"
 #include "worker_plugin.h"
+#include "gpt_compare.h"
 #include "gpt_fixture.h"
 
 #ifndef GPT_DEVICE
@@ -91,26 +92,6 @@ static void run(loaded *L, const int32_t *tokens, int n, int chunk, float *out)
     p->kv_free(L->model->plugin_model, kv);
 }
 
-static float max_abs(const float *a, size_t n)
-{
-    float m = 0;
-    for (size_t i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
-    return m;
-}
-
-/* max |a - b| <= tol * max(1, max|b|) */
-static void close_enough(const float *a, const float *b, size_t n, float tol, const char *what)
-{
-    float scale = fmaxf(1.0f, max_abs(b, n)), worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        float e = fabsf(a[i] - b[i]);
-        ck_assert_msg(isfinite(a[i]), "%s: non-finite value at %zu", what, i);
-        if (e > worst) { worst = e; at = i; }
-    }
-    ck_assert_msg(worst <= tol * scale, "%s: max error %g at %zu (%g vs %g), allowed %g", what,
-                  worst, at, a[at], b[at], tol * scale);
-}
 
 /* Tolerance against the double reference: tight for exact weights on the host; the GPU may
  * use tensor-core math and Q8_0 kernels may quantize activations. */
@@ -137,8 +118,8 @@ START_TEST(prefill_matches_reference)
     random_tokens(tok, n, V, 100u + (unsigned)_i);
     run(&L, tok, n, n, ours);
     gpt_ref_forward(&L.ref, tok, n, ref);
-    ck_assert_msg(max_abs(ref, (size_t)n * V) > 0.5f, "degenerate reference logits");
-    close_enough(ours, ref, (size_t)n * V, ref_tol(s), s->name);
+    ck_assert_msg(gpt_max_abs(ref, (size_t)n * V) > 0.5f, "degenerate reference logits");
+    gpt_close_enough(ours, ref, (size_t)n * V, ref_tol(s), s->name);
     free(tok); free(ours); free(ref);
     unload(&L);
 }
@@ -159,8 +140,8 @@ START_TEST(prefill_equals_decode)
     run(&L, tok, n, n, a);          /* one prefill */
     run(&L, tok, n, 1, b);          /* token by token */
     run(&L, tok, n, n / 3 + 1, c);  /* three chunks */
-    close_enough(b, a, (size_t)n * V, tol, "decode vs prefill");
-    close_enough(c, a, (size_t)n * V, tol, "chunked vs prefill");
+    gpt_close_enough(b, a, (size_t)n * V, tol, "decode vs prefill");
+    gpt_close_enough(c, a, (size_t)n * V, tol, "chunked vs prefill");
     free(tok); free(a); free(b); free(c);
     unload(&L);
 }
@@ -182,7 +163,7 @@ START_TEST(last_logits_only)
     ck_assert_int_eq(p->kv_create(L.model->plugin_model, (uint32_t)s->n_ctx, &kv), 0);
     rc = p->forward(L.model->plugin_model, kv, tok, n, 0, last, 0);
     ck_assert_int_eq(rc, 0);
-    close_enough(last, all + (size_t)(n - 1) * V, (size_t)V, 1e-5f, "last row");
+    gpt_close_enough(last, all + (size_t)(n - 1) * V, (size_t)V, 1e-5f, "last row");
     /* out-of-range token and position are refused with a detail, not a crash */
     tok[0] = V;
     ck_assert_int_eq(p->forward(L.model->plugin_model, kv, tok, 1, n, last, 0),
@@ -232,7 +213,7 @@ START_TEST(greedy_matches_reference)
     for (int t = n0; t < total; t++) {
         float margin;
         int want = argmax(ref + (size_t)(t - 1) * V, V, &margin);
-        if (margin > 2 * ref_tol(s) * fmaxf(1.0f, max_abs(ref + (size_t)(t - 1) * V, (size_t)V))) {
+        if (margin > 2 * ref_tol(s) * fmaxf(1.0f, gpt_max_abs(ref + (size_t)(t - 1) * V, (size_t)V))) {
             ck_assert_msg(tok[t] == want, "%s: greedy token %d is %d, reference %d", s->name,
                           t, tok[t], want);
             compared++;
@@ -315,7 +296,7 @@ START_TEST(gpt2_124M_shape)
     random_tokens(tok, n, V, 125u);
     run(&L, tok, n, n, ours);
     gpt_ref_forward(&L.ref, tok, n, ref);
-    close_enough(ours, ref, (size_t)n * V, ref_tol(&big), big.name);
+    gpt_close_enough(ours, ref, (size_t)n * V, ref_tol(&big), big.name);
     job = cuda_inference_start(L.model, "once upon a time", 16, 0.0f, 1, &err);
     ck_assert_msg(job != NULL, "inference_start: %s", worker_last_error_detail());
     while (cuda_inference_next_token(job, piece, (int)sizeof piece, &idx, &err)) count++;

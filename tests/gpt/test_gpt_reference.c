@@ -9,6 +9,7 @@
  * WORKER_GPT_REF_DIR overrides the directory (e.g. the --big 124M fixture on the device).
  */
 #include <check.h>
+#include "gpt_compare.h"
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -64,25 +65,6 @@ static void free_ref(gpt_refdata *r)
     free(r->prompt); free(r->greedy); free(r->prefill); free(r->decode);
 }
 
-static float max_abs(const float *a, size_t n)
-{
-    float m = 0;
-    for (size_t i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
-    return m;
-}
-
-static void close_enough(const float *a, const float *b, size_t n, float tol, const char *what)
-{
-    float scale = fmaxf(1.0f, max_abs(b, n)), worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        float e = fabsf(a[i] - b[i]);
-        ck_assert_msg(isfinite(a[i]), "%s: non-finite at %zu", what, i);
-        if (e > worst) { worst = e; at = i; }
-    }
-    ck_assert_msg(worst <= tol * scale, "%s: max error %g at %zu (%g vs %g), allowed %g", what,
-                  worst, at, a[at], b[at], tol * scale);
-}
 
 static int argmax(const float *v, int n)
 {
@@ -123,7 +105,7 @@ START_TEST(matches_transformers)
     ck_assert_int_eq(p->kv_create(m->plugin_model, (uint32_t)(r.n_prompt + r.n_gen), &kv), 0);
     lg = malloc((size_t)r.n_prompt * V * sizeof *lg);
     ck_assert_int_eq(p->forward(m->plugin_model, kv, r.prompt, r.n_prompt, 0, lg, 1), 0);
-    close_enough(lg, r.prefill, (size_t)r.n_prompt * V, tol, "prefill");
+    gpt_close_enough(lg, r.prefill, (size_t)r.n_prompt * V, tol, "prefill");
     {
         int32_t t = argmax(lg + (size_t)(r.n_prompt - 1) * V, V);
         for (int i = 0; i < r.n_gen; i++) {
@@ -132,7 +114,7 @@ START_TEST(matches_transformers)
                           name, device, i, t, r.greedy[i]);
             ck_assert_int_eq(p->forward(m->plugin_model, kv, &t, 1, r.n_prompt + i, lg, 0), 0);
             snprintf(what, sizeof what, "decode step %d", i);
-            close_enough(lg, r.decode + (size_t)i * V, (size_t)V, tol, what);
+            gpt_close_enough(lg, r.decode + (size_t)i * V, (size_t)V, tol, what);
             t = argmax(lg, V);
         }
     }

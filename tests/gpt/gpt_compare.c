@@ -1,0 +1,25 @@
+/* gpt_compare.c - logits comparison shared by the gpt tests (see gpt_compare.h). */
+#include <math.h>
+#include <check.h>
+
+#include "gpt_compare.h"
+
+float gpt_max_abs(const float *a, size_t n)
+{
+    float m = 0;
+    for (size_t i = 0; i < n; i++) m = fmaxf(m, fabsf(a[i]));
+    return m;
+}
+
+void gpt_close_enough(const float *a, const float *b, size_t n, float tol, const char *what)
+{
+    float scale = fmaxf(1.0f, gpt_max_abs(b, n)), worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        float e = fabsf(a[i] - b[i]);
+        ck_assert_msg(isfinite(a[i]), "%s: non-finite value at %zu", what, i);
+        if (e > worst) { worst = e; at = i; }
+    }
+    ck_assert_msg(worst <= tol * scale, "%s: max error %g at %zu (%g vs %g), allowed %g", what,
+                  worst, at, a[at], b[at], tol * scale);
+}
