@@ -39,7 +39,10 @@ for s in $steps; do
   sanitize)
     log sanitize
     cd $b && for t in ${SANITIZE_TESTS:-}; do
-      /usr/local/cuda/bin/compute-sanitizer --error-exitcode 9 "$t" >"$out/sanitize-$(basename $t).log" 2>&1; echo "sanitize $t rc=$?"; tail -3 "$out/sanitize-$(basename $t).log"; done
+      ( export top_srcdir=$src top_builddir=$b WORKER_PLUGIN_PATH=$b/plugins/.libs CK_FORK=no WORKER_LOG_LEVEL=warn
+        timeout ${SANITIZE_TIMEOUT:-300} /usr/local/cuda/bin/compute-sanitizer --error-exitcode 9 "$t" ) \
+        >"$out/sanitize-$(basename $t).log" 2>&1; echo "sanitize $t rc=$?"
+      grep -E "ERROR SUMMARY|Checks:" "$out/sanitize-$(basename $t).log" | tail -2; done
     ;;
   diag)
     log diag
