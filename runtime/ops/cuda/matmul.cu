@@ -1,11 +1,13 @@
 /*
  * matmul.cu - y[n][out] = x[n][in] * W^T (+ bias) on the GPU, for every weight type.
  *
- * Decode (n small) is bound by reading W once: one warp per output row streams the row with
- * wide read-only loads (16 bytes where the layout allows), UNROLL items in flight per lane
- * before the first use, dequantizes in registers, and multiplies each weight by up to 8
- * columns of x at once (x is small and stays in L1/L2), accumulating in fp32 and reducing
- * with warp shuffles. Larger n (prefill) goes through cuBLAS for the float types: SGEMM for
+ * Decode (n small) is bound by reading W once: one warp per output row (two for Q4_K, so
+ * each x load serves both) streams the row with wide read-only loads (16 bytes where the
+ * layout allows), with all of a 2048-wide row's loads in flight per lane before the first
+ * use, dequantizes in registers (integers to float without I2F, see quant_traits.cuh), and
+ * multiplies each weight by up to 8 columns of x at once (x is small and stays in L1/L2),
+ * accumulating in fp32 and reducing with warp shuffles. x stays fp32 (16-bit or int8 x
+ * would miss the 1e-4 tolerance against the host set). Larger n (prefill) goes through cuBLAS for the float types: SGEMM for
  * F32 (fp32 compute, default math: no TF32), and for F16/BF16 two tensor-core GemmEx on x
  * split into 16-bit hi + lo parts (fp32 accumulation, near-fp32 accuracy). Quantized types
  * run the GEMV kernel over tiles of 8 columns (one launch for the full tiles, one for the
@@ -28,17 +30,16 @@
 // ----------------------------------------------------------------------------------------
 // GPU kernels
 
-/* Rows per warp (R), items in flight per lane (U) and the blocks per SM the register cap
- * must allow (MINB) for NC columns: the trait's values for decode (NC = 1), 4 blocks = 16
- * warps per SM (<= 128 registers). With more columns the accumulators and x values need the
- * registers, so one row per warp and, past 4 columns, half the unroll and 3 blocks
- * (<= 168 registers): the weight read is shared by the columns, so fewer warps suffice.
- * These keep every variant free of spills (check `-Xptxas -v` after changes). */
+/* Rows per warp (R) and items in flight per lane (U) for NC columns: the trait's values for
+ * decode (NC = 1); with more columns the accumulators and x values need the registers and
+ * the weight read is shared by the columns, so one row per warp and half the unroll (>= 2).
+ * With these every variant compiles without spills and within 128 registers (>= 16 warps
+ * per SM). No min-blocks in __launch_bounds__: with one, nvcc schedules for the cap and
+ * spent up to 255 registers (Q4_K, NC = 8). Check `-Xptxas -v` after any change here. */
 template <class T, int NC>
 struct GemvShape {
     static constexpr int R = NC == 1 ? T::ROWS : 1;
-    static constexpr int U = NC > 4 ? (T::UNROLL + 1) / 2 : T::UNROLL;
-    static constexpr int MINB = NC > 4 ? (T::NRUN * T::RUNLEN >= 32 ? 2 : 3) : 4;
+    static constexpr int U = NC == 1 ? T::UNROLL : T::UNROLL / 2 > 2 ? T::UNROLL / 2 : 2;
 };
 
 /* Dot of one dequantized item of R rows (v[r]) with NC columns of x at element e0 of the
@@ -89,12 +90,11 @@ __device__ __forceinline__ void gemv_item_fma(const float (*v)[T::NRUN * T::RUNL
 
 /* One warp per R consecutive output rows of W (row_bytes apart), NC columns of x/y
  * (R, U: GemvShape). Items are walked lane, lane + 32, ...: U of them per row are loaded
- * before any is used, so a warp has U * R wide loads per lane in flight (for a 2048-wide row that
- * is the whole row: one memory round trip). Rows past `out` (the last warp's tail) read row
- * out - 1 again and are not stored, so every lane of the warp stays in the shuffles. The
- * register cap (GemvShape::MINB) keeps 12-16 warps per SM resident. */
+ * before any is used, so a warp has U * R wide loads per lane in flight; for a 2048-wide
+ * row that is the whole row, one memory round trip. Rows past `out` (the last warp's tail)
+ * read row out - 1 again and are not stored, so all lanes stay in the shuffles. */
 template <class T, int NC, bool XV>
-__global__ void __launch_bounds__(GEMV_WARPS * 32, (GemvShape<T, NC>::MINB))
+__global__ void __launch_bounds__(GEMV_WARPS * 32)
 matmul_gemv_kernel(const uint8_t *__restrict__ W, size_t row_bytes, int in, int out,
                    const float *__restrict__ x, float *__restrict__ y,
                    const float *__restrict__ bias)
@@ -124,8 +124,8 @@ matmul_gemv_kernel(const uint8_t *__restrict__ W, size_t row_bytes, int in, int 
         for (int c = 0; c < NC; c++)
             acc[q][c] = 0.0f;
 
-    /* not unrolled further: U already sets the loads in flight, and unrolling this loop
-     * lets the compiler hoist the next round's loads past the register cap */
+    /* one round per iteration: U sets the loads in flight; unrolling the rounds would only
+     * add registers */
 #pragma unroll 1
     for (int base = 0; base < n_items; base += 32 * U) {
         typename T::Raw raw[U][R];

@@ -210,8 +210,9 @@ __device__ __forceinline__ void q4k_scale_min(uint4 h, int j, float d, float dmi
         sc = (byte_of(h, 8 + j) & 15u) | ((byte_of(h, j) >> 6) << 4);
         m = (byte_of(h, 8 + j) >> 4) | ((byte_of(h, 4 + j) >> 6) << 4);
     }
-    *dj = d * (float)sc;
-    *mj = dmin * (float)m;
+    /* sc, m < 64: exact through the 2^23 exponent as for the quants (no I2F) */
+    *dj = d * (__int_as_float(0x4B000000 | (int)sc) - MAGIC_2P23);
+    *mj = dmin * (__int_as_float(0x4B000000 | (int)m) - MAGIC_2P23);
 }
 
 struct TraitQ4_K {
