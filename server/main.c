@@ -24,10 +24,6 @@
 #include "srv_metrics.h"
 #include "srv_opts.h"
 
-/* Optional: libworker builds without worker_device_info() leave sm/cuda_runtime_version null
- * in /health instead of failing to start. */
-#pragma weak worker_device_info
-
 static sem_t shutdown_sem;
 
 /* Async-signal-safe: only sem_post. */
@@ -78,7 +74,7 @@ static void fill_device_facts(srv_server *srv, CudaContext *ctx, const char *dev
     srv->gpu = srv->is_host ? -1 : gpu_of(device);
     srv->sm_major = srv->sm_minor = -1;
     srv->cuda_runtime_version = 0;
-    if (worker_device_info && !srv->is_host) {
+    if (!srv->is_host) {
         WorkerDeviceInfo di;
         memset(&di, 0, sizeof di);
         di.struct_size = sizeof di;
