@@ -33,3 +33,16 @@ fuzz_gguf_fuzz_CFLAGS = $(AM_CFLAGS) -g -O1 -fno-omit-frame-pointer \
 fuzz_gguf_fuzz_LDFLAGS = -fsanitize=fuzzer,address,undefined
 fuzz_gguf_fuzz_LDADD = -lm
 endif
+
+# GGUF files written by llama.cpp's own Python writer (gguf-py), read back with identical
+# metadata (owner: B2). tests/gguf/llamacpp/README.md says how to regenerate the fixtures.
+check_PROGRAMS += tests/gguf/test_llamacpp
+TESTS += tests/gguf/test_llamacpp
+tests_gguf_test_llamacpp_SOURCES = tests/gguf/test_llamacpp.c
+tests_gguf_test_llamacpp_CFLAGS = $(WRK_TESTCFLAGS)
+tests_gguf_test_llamacpp_LDADD = $(WRK_TESTLIBS)
+tests_gguf_test_llamacpp_LDFLAGS = $(WRK_TESTLINK)
+EXTRA_DIST += tests/gguf/llamacpp/README.md tests/gguf/llamacpp/make_fixtures.py \
+	tests/gguf/llamacpp/llama.gguf tests/gguf/llamacpp/llama.expected \
+	tests/gguf/llamacpp/align64.gguf tests/gguf/llamacpp/align64.expected \
+	tests/gguf/llamacpp/tokenizer.gguf tests/gguf/llamacpp/tokenizer.expected
