@@ -2,7 +2,7 @@
 # the comparison with the transformers fixtures (tests/gpt/data, made on the device by
 # tests/gpt/make_gpt_reference.py), and the independence of gpt.so (a copy built apart).
 GPT_TEST_SOURCES = tests/gpt/gpt_fixture.c tests/gpt/gpt_fixture.h \
-	tests/gpt/gpt_compare.c tests/gpt/gpt_compare.h
+	tests/gpt/gpt_testutil.c tests/gpt/gpt_testutil.h
 check_PROGRAMS += tests/gpt/test_gpt_host tests/gpt/test_gpt_cuda tests/gpt/test_gpt_reference
 TESTS += tests/gpt/test_gpt_host tests/gpt/test_gpt_cuda tests/gpt/test_gpt_reference \
 	tests/gpt/independence.sh
@@ -22,7 +22,7 @@ tests_gpt_test_gpt_cuda_LDFLAGS = $(WRK_TESTLINK)
 EXTRA_tests_gpt_test_gpt_cuda_DEPENDENCIES = plugins/gpt.la
 
 tests_gpt_test_gpt_reference_SOURCES = tests/gpt/test_gpt_reference.c \
-	tests/gpt/gpt_compare.c tests/gpt/gpt_compare.h
+	tests/gpt/gpt_testutil.c tests/gpt/gpt_testutil.h
 tests_gpt_test_gpt_reference_CFLAGS = $(WRK_TESTCFLAGS)
 tests_gpt_test_gpt_reference_LDADD = $(WRK_TESTLIBS) -lm
 tests_gpt_test_gpt_reference_LDFLAGS = $(WRK_TESTLINK)

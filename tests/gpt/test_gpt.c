@@ -21,7 +21,7 @@
 #include "worker_ext.h"
 #include "core/wrk_context.h"
 #include "worker_plugin.h"
-#include "gpt_compare.h"
+#include "gpt_testutil.h"
 #include "gpt_fixture.h"
 
 #ifndef GPT_DEVICE
@@ -308,20 +308,6 @@ START_TEST(gpt2_124M_shape)
 }
 END_TEST
 
-static int device_count_in_child(void)
-{
-    char cmd[2100], exe[2048], line[32] = "0";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    FILE *p;
-    if (n <= 0) return 0;
-    exe[n] = '\0';
-    snprintf(cmd, sizeof cmd, "'%s' --count", exe);
-    p = popen(cmd, "r");
-    if (!p) return 0;
-    if (!fgets(line, sizeof line, p)) line[0] = '0';
-    pclose(p);
-    return atoi(line);
-}
 
 /* --which CONFIG MODEL: load MODEL on the host with CONFIG (an ini), print
  * "<plugin> <version>" and generate a few tokens; for tests/gpt/independence.sh. */
@@ -377,7 +363,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "--which") == 0)
         return which_plugin(argv[2], argv[3]);
     /* CUDA is only ever initialised in Check's forked children (or in a child process). */
-    if (strncmp(GPT_DEVICE, "cuda", 4) == 0 && device_count_in_child() <= 0) {
+    if (strncmp(GPT_DEVICE, "cuda", 4) == 0 && gpt_device_count_in_child() <= 0) {
         fprintf(stderr, "no CUDA device: skipping the gpt tests on %s\n", GPT_DEVICE);
         return 77;
     }

@@ -9,7 +9,7 @@
  * WORKER_GPT_REF_DIR overrides the directory (e.g. the --big 124M fixture on the device).
  */
 #include <check.h>
-#include "gpt_compare.h"
+#include "gpt_testutil.h"
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -126,20 +126,6 @@ START_TEST(matches_transformers)
 }
 END_TEST
 
-static int device_count_in_child(void)
-{
-    char cmd[2100], exe[2048], line[32] = "0";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    FILE *p;
-    if (n <= 0) return 0;
-    exe[n] = '\0';
-    snprintf(cmd, sizeof cmd, "'%s' --count", exe);
-    p = popen(cmd, "r");
-    if (!p) return 0;
-    if (!fgets(line, sizeof line, p)) line[0] = '0';
-    pclose(p);
-    return atoi(line);
-}
 
 int main(int argc, char **argv)
 {
@@ -171,7 +157,7 @@ int main(int argc, char **argv)
                         "device): skipping\n", g_dir);
         return 77;
     }
-    g_gpus = device_count_in_child();
+    g_gpus = gpt_device_count_in_child();
     s = suite_create("gpt_reference");
     tc = tcase_create("transformers");
     tcase_set_timeout(tc, 600);
