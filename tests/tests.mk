@@ -12,3 +12,4 @@ include tests/text.mk
 include tests/gpt.mk
 include tests/convert.mk
 include tests/server.mk
+EXTRA_DIST += tests/valgrind.supp
