@@ -89,6 +89,23 @@ static void assert_fits(const long *counts, const double *p, int V, int n)
     ck_assert_msg(x < bound, "chi2 %.1f with %d df (bound %.1f)", x, df, bound);
 }
 
+/* Draw n ids with params sp and check their frequencies against the reference
+ * distribution: softmax at sp's temperature over the ids marked in keep. */
+static void assert_samples_fit(const wrk_sampler_params *sp, const float *l, const int *keep,
+                               int V, int n)
+{
+    long *counts = calloc((size_t)V, sizeof *counts);
+    double *p = calloc((size_t)V, sizeof *p);
+    wrk_sampler *s = wrk_sampler_new(sp, (uint32_t)V);
+    ck_assert(counts && p && s);
+    draw(s, l, V, n, counts);
+    ref_probs(l, keep, V, sp->temperature, p);
+    assert_fits(counts, p, V, n);
+    wrk_sampler_free(s);
+    free(counts);
+    free(p);
+}
+
 START_TEST(test_rng)
 {
     wrk_rng a, b;
@@ -151,17 +168,11 @@ START_TEST(test_temperature_distribution)
     enum { V = 12, N = 120000 };
     float l[V];
     int keep[V];
-    double p[V];
-    long counts[V];
     float temps[] = { 0.3f, 1.0f, 1.9f };
     for (int i = 0; i < V; i++) { l[i] = nrand() * 2; keep[i] = 1; }
     for (int k = 0; k < 3; k++) {
         wrk_sampler_params sp = params(temps[k], 0, 1.0f, 0.0f, 1.0f, 1234 + (uint64_t)k);
-        wrk_sampler *s = wrk_sampler_new(&sp, V);
-        draw(s, l, V, N, counts);
-        ref_probs(l, keep, V, temps[k], p);
-        assert_fits(counts, p, V, N);
-        wrk_sampler_free(s);
+        assert_samples_fit(&sp, l, keep, V, N);
     }
 }
 END_TEST
@@ -177,17 +188,12 @@ START_TEST(test_top_k)
     enum { V = 40, N = 60000, K = 5 };
     float l[V];
     int keep[V];
-    double p[V], sorted[V];
-    long counts[V];
+    double sorted[V];
     for (int i = 0; i < V; i++) { l[i] = nrand() * 2; sorted[i] = l[i]; }
     qsort(sorted, V, sizeof *sorted, cmp_desc);
     for (int i = 0; i < V; i++) keep[i] = l[i] >= sorted[K - 1];
     wrk_sampler_params sp = params(0.8f, K, 1.0f, 0.0f, 1.0f, 7);
-    wrk_sampler *s = wrk_sampler_new(&sp, V);
-    draw(s, l, V, N, counts);
-    ref_probs(l, keep, V, 0.8f, p);
-    assert_fits(counts, p, V, N);
-    wrk_sampler_free(s);
+    assert_samples_fit(&sp, l, keep, V, N);
 }
 END_TEST
 
@@ -197,7 +203,6 @@ START_TEST(test_top_p)
     float l[V];
     int keep[V], all[V];
     double p[V], sorted[V], cum = 0, cut = 0;
-    long counts[V];
     const float top_p = 0.6f, t = 0.9f;
     for (int i = 0; i < V; i++) { l[i] = nrand() * 2.5f; all[i] = 1; }
     /* Reference nucleus: the smallest set of most likely ids holding top_p. */
@@ -210,11 +215,7 @@ START_TEST(test_top_p)
     }
     for (int i = 0; i < V; i++) keep[i] = p[i] >= cut;
     wrk_sampler_params sp = params(t, 0, top_p, 0.0f, 1.0f, 99);
-    wrk_sampler *s = wrk_sampler_new(&sp, V);
-    draw(s, l, V, N, counts);
-    ref_probs(l, keep, V, t, p);
-    assert_fits(counts, p, V, N);
-    wrk_sampler_free(s);
+    assert_samples_fit(&sp, l, keep, V, N);
 }
 END_TEST
 
@@ -240,17 +241,12 @@ START_TEST(test_top_p_flat)
     float l[V];
     int keep[V], all[V];
     double p[V];
-    long counts[V];
     const float top_p = 0.5f, t = 1.0f;
     for (int i = 0; i < V; i++) { l[i] = nrand() * 0.7f; all[i] = 1; }
     ref_probs(l, all, V, t, p);
     ref_nucleus(p, V, top_p, keep);
     wrk_sampler_params sp = params(t, 0, top_p, 0.0f, 1.0f, 4242);
-    wrk_sampler *s = wrk_sampler_new(&sp, V);
-    draw(s, l, V, N, counts);
-    ref_probs(l, keep, V, t, p);
-    assert_fits(counts, p, V, N);
-    wrk_sampler_free(s);
+    assert_samples_fit(&sp, l, keep, V, N);
 }
 END_TEST
 
@@ -261,7 +257,6 @@ START_TEST(test_top_p_min_p)
     float l[V];
     int keep[V], all[V];
     double p[V], pmax = 0;
-    long counts[V];
     const float top_p = 0.8f, min_p = 0.1f, t = 0.7f;
     for (int i = 0; i < V; i++) { l[i] = nrand() * 1.5f; all[i] = 1; }
     ref_probs(l, all, V, t, p);
@@ -269,11 +264,7 @@ START_TEST(test_top_p_min_p)
     for (int i = 0; i < V; i++) if (p[i] > pmax) pmax = p[i];
     for (int i = 0; i < V; i++) keep[i] = keep[i] && p[i] >= min_p * pmax;
     wrk_sampler_params sp = params(t, 0, top_p, min_p, 1.0f, 31);
-    wrk_sampler *s = wrk_sampler_new(&sp, V);
-    draw(s, l, V, N, counts);
-    ref_probs(l, keep, V, t, p);
-    assert_fits(counts, p, V, N);
-    wrk_sampler_free(s);
+    assert_samples_fit(&sp, l, keep, V, N);
 }
 END_TEST
 
@@ -323,18 +314,13 @@ START_TEST(test_min_p)
     float l[V];
     int keep[V], all[V];
     double p[V], pmax = 0;
-    long counts[V];
     const float min_p = 0.2f, t = 1.3f;
     for (int i = 0; i < V; i++) { l[i] = nrand() * 2; all[i] = 1; }
     ref_probs(l, all, V, t, p);
     for (int i = 0; i < V; i++) if (p[i] > pmax) pmax = p[i];
     for (int i = 0; i < V; i++) keep[i] = p[i] >= min_p * pmax;
     wrk_sampler_params sp = params(t, 0, 1.0f, min_p, 1.0f, 5);
-    wrk_sampler *s = wrk_sampler_new(&sp, V);
-    draw(s, l, V, N, counts);
-    ref_probs(l, keep, V, t, p);
-    assert_fits(counts, p, V, N);
-    wrk_sampler_free(s);
+    assert_samples_fit(&sp, l, keep, V, N);
 }
 END_TEST
 
