@@ -1,5 +1,5 @@
 /*
- * worker_plugin.h - the architecture plugin ABI of worker-orcd (ABI 1.0).
+ * worker_plugin.h - the architecture plugin ABI of worker-orcd (ABI 1.1).
  *
  * A plugin is a loadable module (libtool -module) that exports one symbol,
  * WORKER_PLUGIN_ENTRY_SYMBOL ("worker_plugin_entry"), returning a static wp_plugin
@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define WORKER_PLUGIN_ABI_MAJOR 1
-#define WORKER_PLUGIN_ABI_MINOR 0
+#define WORKER_PLUGIN_ABI_MINOR 1
 #define WORKER_PLUGIN_ENTRY_SYMBOL "worker_plugin_entry"
 
 #if defined(__GNUC__)
@@ -108,6 +108,19 @@ typedef struct wp_attention_params {
     float scale;      /**< usually 1/sqrt(head_dim) */
 } wp_attention_params;
 
+/** Flags of wp_ops.matmul_multi (ABI 1.1 and later). */
+#define WP_MATMUL_ACCUMULATE 1u  /**< y += x W^T (+ bias) instead of y = ...: a residual add */
+
+/** One weight of a fused product over a shared input (wp_ops.matmul_multi, ABI 1.1). */
+typedef struct wp_matmul_part {
+    const wp_tensor *w;   /**< weight, ne[0] = in (the same for every part), ne[1] = out */
+    float *y;             /**< [n][w->ne[1]] backend memory */
+    const float *bias;    /**< [w->ne[1]] fp32 backend memory, or NULL */
+} wp_matmul_part;
+
+/** Activations of wp_ops.matmul_glu (ABI 1.1). */
+enum wp_glu_act { WP_GLU_SILU = 0 /**< SwiGLU: silu(g) * u */ };
+
 typedef struct wp_ops {
     uint32_t abi_major, abi_minor, struct_size;
 
@@ -145,7 +158,57 @@ typedef struct wp_ops {
 
     /** Wait for all queued work of the backend; reports asynchronous kernel errors. */
     int (*synchronize)(const wp_host *host);
+
+    /* --- ABI 1.1 and later: fused products and a decode step that can be replayed as a
+     *     graph. Check ops->struct_size (or host->abi_minor >= 1) before use. --- */
+
+    /** For each of count parts (1..WP_MATMUL_MAX_PARTS): part.y = x part.w^T (+ part.bias),
+     *  or += with WP_MATMUL_ACCUMULATE in flags. Every weight has the same ne[0]; the CUDA
+     *  set runs parts of one type in one launch (e.g. q, k and v of a layer). */
+    int (*matmul_multi)(const wp_host *host, const wp_matmul_part *parts, int count,
+                        const float *x, int n, unsigned flags);
+
+    /** Gated linear unit: out[n][ne1] = act(x w_gate^T) * (x w_up^T), both weights of the same
+     *  shape. tmp is [n][ne1] backend scratch the op may overwrite (the fused path leaves it
+     *  alone). act: enum wp_glu_act. */
+    int (*matmul_glu)(const wp_host *host, int act, const wp_tensor *w_gate,
+                      const wp_tensor *w_up, const float *x, float *out, float *tmp, int n);
+
+    /** get_rows with ids in backend memory, so the gather can be part of a graph. The ids
+     *  cannot be checked before the kernel runs: the caller validates them; a device kernel
+     *  writes NaN for an id out of range instead of reading outside the table. */
+    int (*get_rows_dev)(const wp_host *host, const wp_tensor *table, const int32_t *ids, int n,
+                        float *out);
+
+    /** Bytes of the work buffer attention_decode needs for these parameters (n_ctx, heads,
+     *  head_dim matter; pos and n_tokens do not). */
+    int (*attention_decode_work)(const wp_host *host, const wp_attention_params *p,
+                                 size_t *bytes);
+
+    /** attention for one new token whose position is read from backend memory (*pos; p->pos
+     *  and p->n_tokens are ignored), so one captured launch serves every position: stores
+     *  k/v at cache row *pos and attends to rows 0..*pos. work: attention_decode_work bytes of
+     *  backend memory, zero-filled before its first use and then left to the op. The position
+     *  is not checked on the device (the caller checks it against n_ctx). */
+    int (*attention_decode)(const wp_host *host, const wp_attention_params *p,
+                            const int32_t *pos, const float *q, const float *k, const float *v,
+                            float *k_cache, float *v_cache, float *out, void *work);
+
+    /** Graphs: between graph_begin and graph_end the ops queued on the context's stream are
+     *  recorded instead of run; graph_launch replays them (same pointers and arguments; read
+     *  what changes per step, such as the position, from backend memory). Only ops without
+     *  host synchronisation may be recorded (decode-size matmuls, norms, the _dev ops, the
+     *  plugin's own kernels); the host backend has no graphs and fails graph_begin with
+     *  CUDA_ERROR_INVALID_PARAMETER. graph_end always ends the recording; on failure *graph is
+     *  NULL and nothing recorded runs. */
+    int (*graph_begin)(const wp_host *host);
+    int (*graph_end)(const wp_host *host, void **graph);
+    int (*graph_launch)(const wp_host *host, void *graph);
+    void (*graph_free)(const wp_host *host, void *graph);
 } wp_ops;
+
+/** Most parts one matmul_multi call takes. */
+#define WP_MATMUL_MAX_PARTS 4
 
 /* ---------------------------------------------------------------------------------------
  * Host services table (the runtime's side), passed to every callback
@@ -197,6 +260,13 @@ struct wp_host {
 
     /** The shared kernel library for this backend. */
     const wp_ops *ops;
+
+    /* --- ABI 1.1 and later --- */
+    /** Working memory of the shared kernel library (e.g. the 16-bit copies of x a tensor-core
+     *  product needs): a backend buffer of at least bytes, owned by the runtime and reused by
+     *  the next call, so valid only for work queued before the next scratch call. Plugins
+     *  allocate their own buffers with alloc. NULL with a detail when out of memory. */
+    void *(*scratch)(const wp_host *host, size_t bytes);
 };
 
 /* ---------------------------------------------------------------------------------------

@@ -14,6 +14,15 @@ extern "C" {
 
 int wrk_cuda_matmul(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
                     const float *bias);
+/** Columns of x one GEMV launch shares a read of W with; more columns are prefill. */
+#define WRK_GEMV_MAXCOLS 8
+
+/* matmul_gemm.cu: prefill products through cuBLAS. */
+/** 1 when wrk_cuda_gemm serves this weight type at n columns (n > WRK_GEMV_MAXCOLS). */
+int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int n);
+int wrk_cuda_gemm(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
+                  const float *bias);
+
 int wrk_cuda_get_rows(const wp_host *host, const wp_tensor *table, const int32_t *ids, int n,
                       float *out);
 int wrk_cuda_attention(const wp_host *host, const wp_attention_params *p, const float *q,
