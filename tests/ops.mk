@@ -1,6 +1,7 @@
 # Tests of the kernel library (runtime/ops).
 #  test_ops_host: the reference set against a naive double-precision computation (CI).
 #  test_ops_cuda: every CUDA op against the reference set (exits 77 without a GPU).
+#  test_ops_fused_host / _cuda: the ABI 1.1 ops (fused products, decode step, graphs).
 #  bench_gemv:    decode GEMV timings on the device (run by hand, not part of TESTS).
 check_PROGRAMS += tests/ops/test_ops_host
 TESTS += tests/ops/test_ops_host
@@ -10,7 +11,24 @@ tests_ops_test_ops_host_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_host_LDADD = $(WRK_TESTLIBS)
 tests_ops_test_ops_host_LDFLAGS = $(WRK_TESTLINK)
 
+check_PROGRAMS += tests/ops/test_ops_fused_host
+TESTS += tests/ops/test_ops_fused_host
+tests_ops_test_ops_fused_host_SOURCES = tests/ops/test_ops_fused_host.c \
+	tests/ops/ops_testutil.c tests/ops/ops_testutil.h
+tests_ops_test_ops_fused_host_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_fused_host_LDADD = $(WRK_TESTLIBS) -lm
+tests_ops_test_ops_fused_host_LDFLAGS = $(WRK_TESTLINK)
+
 if HAVE_CUDA
+check_PROGRAMS += tests/ops/test_ops_fused_cuda
+TESTS += tests/ops/test_ops_fused_cuda
+tests_ops_test_ops_fused_cuda_SOURCES = tests/ops/test_ops_fused_cuda.c \
+	tests/ops/ops_testutil.c tests/ops/ops_testutil.h tests/ops/ops_cudahost.c \
+	tests/ops/ops_cudahost.h
+tests_ops_test_ops_fused_cuda_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_fused_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
+tests_ops_test_ops_fused_cuda_LDFLAGS = $(WRK_TESTLINK)
+
 check_PROGRAMS += tests/ops/test_ops_cuda
 TESTS += tests/ops/test_ops_cuda
 tests_ops_test_ops_cuda_SOURCES = tests/ops/test_ops_cuda.c tests/ops/ops_testutil.c \

@@ -22,7 +22,7 @@ tests_plugin_dup_toyalt_la_LDFLAGS = $(TOY_MODULE_FLAGS)
 
 tests_plugin_badmajor_badmajor_la_SOURCES = tests/plugin/toy/toy.c
 tests_plugin_badmajor_badmajor_la_CPPFLAGS = $(AM_CPPFLAGS) -DTOY_NAME='"badmajor"' \
-	-DTOY_ABI_MAJOR=2
+	-DTOY_ABI_MAJOR=2 -DTOY_ABI_MINOR=0
 tests_plugin_badmajor_badmajor_la_CFLAGS = $(TOY_MODULE_CFLAGS)
 tests_plugin_badmajor_badmajor_la_LDFLAGS = $(TOY_MODULE_FLAGS)
 

@@ -3,9 +3,9 @@
  *
  * The plugin reaches the runtime only through the wp_host table it is given at load
  * (abi/worker_plugin.h). Shared operations (matmul, get_rows, attention, add, rms_norm,
- * copies) come from host->ops; the architecture-specific kernels (RoPE, SwiGLU) live here in
- * two sets: plain C (llama_kernels_host.c) and CUDA (llama_kernels_cuda.cu), picked by
- * host->backend.
+ * copies, the fused products) come from host->ops; the architecture-specific kernels (RoPE)
+ * live here in two sets: plain C (llama_kernels_host.c) and CUDA (llama_kernels_cuda.cu),
+ * picked by host->backend.
  */
 #ifndef LLAMA_PLUGIN_H
 #define LLAMA_PLUGIN_H
@@ -18,6 +18,14 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Propagate a failing step; the op recorded the detail. */
+#define LLAMA_TRY(expr)            \
+    do {                           \
+        int rc_ = (expr);          \
+        if (rc_ != 0)              \
+            return rc_;            \
+    } while (0)
 
 /** Most tokens one forward call accepts (prefill is split by the caller above this). */
 #define LLAMA_MAX_BATCH 512
@@ -47,8 +55,10 @@ typedef struct llama_kernels {
     /** Rotate x[n][n_heads*head_dim] in place; row t is at position pos + t. */
     int (*rope)(const wp_host *host, float *x, int n, int n_heads, int head_dim, int pos,
                 const llama_rope *r);
-    /** gate[i] = silu(gate[i]) * up[i], i < count. */
-    int (*swiglu)(const wp_host *host, float *gate, const float *up, size_t count);
+    /** The decode step's RoPE: one row of q (n_q heads) and one of k (n_k heads), rotated in
+     *  place for the position *pos read from backend memory (a graph's input). */
+    int (*rope_qk_dev)(const wp_host *host, float *q, int n_q, float *k, int n_k, int head_dim,
+                       const int32_t *pos, const llama_rope *r);
 } llama_kernels;
 
 /** Plain-C kernels (host memory). */
@@ -97,6 +107,11 @@ typedef struct llama_kv {
     float *q, *k, *v, *att;  /**< [max_batch][heads*head_dim] */
     float *hb, *hb2;         /**< [max_batch][n_ff] */
     float *logits;           /**< [logits_rows][n_vocab] */
+    /* the decode step (llama_decode.c) */
+    int32_t *step;           /**< backend [2]: token id and position of the step */
+    void *attn_work;         /**< attention_decode's work buffer (NULL when it needs none) */
+    void *graph;             /**< the step captured as a graph (CUDA), or NULL */
+    int graph_off;           /**< 1: run the step op by op (host, disabled, or capture failed) */
 } llama_kv;
 
 /* llama_load.c */
@@ -112,6 +127,15 @@ void llama_kv_free(void *model, void *kv);
 /* llama_forward.c */
 int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
                   float *logits, int all_logits);
+/** One transformer block over n rows of c->x; dev_pos non-NULL: the decode step (n = 1)
+ *  with its position in backend memory. */
+int llama_block(const llama_model *m, llama_kv *c, uint32_t il, int n, int pos,
+                const int32_t *dev_pos);
+
+/* llama_decode.c */
+/** The decode step of one token (position checked by the caller): the ops with the token
+ *  and position in backend memory, replayed as a graph on CUDA; logits to host memory. */
+int llama_decode(llama_model *m, llama_kv *c, int32_t token, int pos, float *logits);
 
 #ifdef __cplusplus
 }

@@ -1,24 +1,18 @@
 /*
- * llama_forward.c - one forward pass of the Llama/Qwen2 decoder over a batch of tokens:
+ * llama_forward.c - one forward pass of the Llama/Qwen2 decoder over a batch of tokens
+ * (one token: llama_decode.c, the same blocks with the position in backend memory):
  *   x = embd[tokens]
  *   per layer: h = rms_norm(x) ; q,k,v = h Wq,Wk,Wv (+ biases) ; rope(q), rope(k)
  *              x += attention(q, k, v over the cache) Wo
  *              h = rms_norm(x) ; x += (silu(h Wgate) * (h Wup)) Wdown
  *   logits = rms_norm(x) Wout   (last row only, or every row)
- * Shared operations come from host->ops, RoPE and SwiGLU from the plugin's kernel set.
+ * Shared operations come from host->ops (SwiGLU is matmul_glu), RoPE from the plugin's
+ * kernel set.
  */
 #include <math.h>
 #include <string.h>
 
 #include "llama.h"
-
-/* Propagate a failing step; the op recorded the detail. */
-#define LLAMA_TRY(expr)            \
-    do {                           \
-        int rc_ = (expr);          \
-        if (rc_ != 0)              \
-            return rc_;            \
-    } while (0)
 
 /* Arguments the caller controls are checked here, before any kernel runs, so a bad token
  * id or a full cache is an error and never an out-of-bounds access. */
@@ -45,44 +39,51 @@ static int llama_check_args(const llama_model *m, const llama_kv *c, const int32
     return CUDA_SUCCESS;
 }
 
-/* One transformer block over n rows of c->x. */
-static int llama_block(const llama_model *m, llama_kv *c, uint32_t il, int n, int pos)
+/* One transformer block over n rows of c->x (see llama.h). The residual adds ride on the
+ * output projections (WP_MATMUL_ACCUMULATE), q/k/v are one fused product, gate/up/SwiGLU
+ * another. */
+int llama_block(const llama_model *m, llama_kv *c, uint32_t il, int n, int pos,
+                const int32_t *dev_pos)
 {
     const wp_host *h = m->host;
     const wp_ops *ops = h->ops;
     const llama_hparams *hp = &m->hp;
     const llama_layer *L = &m->layers[il];
-    int d = (int)hp->n_embd;
+    const int d = (int)hp->n_embd, hd = (int)hp->head_dim;
 
     LLAMA_TRY(ops->rms_norm(h, c->x, L->attn_norm.data, c->xb, n, d, hp->rms_eps));
-    LLAMA_TRY(ops->matmul(h, &L->wq, c->xb, c->q, n, L->bq.data));
-    LLAMA_TRY(ops->matmul(h, &L->wk, c->xb, c->k, n, L->bk.data));
-    LLAMA_TRY(ops->matmul(h, &L->wv, c->xb, c->v, n, L->bv.data));
-    LLAMA_TRY(m->kern->rope(h, c->q, n, (int)hp->n_head, (int)hp->head_dim, pos, &hp->rope));
-    LLAMA_TRY(m->kern->rope(h, c->k, n, (int)hp->n_head_kv, (int)hp->head_dim, pos,
-                            &hp->rope));
+    const wp_matmul_part qkv[3] = {
+        { &L->wq, c->q, L->bq.data }, { &L->wk, c->k, L->bk.data }, { &L->wv, c->v, L->bv.data },
+    };
+    LLAMA_TRY(ops->matmul_multi(h, qkv, 3, c->xb, n, 0));
 
     wp_attention_params ap = {
         .n_tokens = n,
         .pos = pos,
         .n_heads = (int)hp->n_head,
         .n_kv_heads = (int)hp->n_head_kv,
-        .head_dim = (int)hp->head_dim,
+        .head_dim = hd,
         .n_ctx = (int)c->n_ctx,
         .scale = 1.0f / sqrtf((float)hp->head_dim),
     };
-    LLAMA_TRY(ops->attention(h, &ap, c->q, c->k, c->v, c->k_cache[il], c->v_cache[il],
-                             c->att));
-    LLAMA_TRY(ops->matmul(h, &L->wo, c->att, c->xb2, n, NULL));
-    LLAMA_TRY(ops->add(h, c->x, c->xb2, (size_t)n * d));
+    if (dev_pos) {
+        LLAMA_TRY(m->kern->rope_qk_dev(h, c->q, (int)hp->n_head, c->k, (int)hp->n_head_kv, hd,
+                                       dev_pos, &hp->rope));
+        LLAMA_TRY(ops->attention_decode(h, &ap, dev_pos, c->q, c->k, c->v, c->k_cache[il],
+                                        c->v_cache[il], c->att, c->attn_work));
+    } else {
+        LLAMA_TRY(m->kern->rope(h, c->q, n, (int)hp->n_head, hd, pos, &hp->rope));
+        LLAMA_TRY(m->kern->rope(h, c->k, n, (int)hp->n_head_kv, hd, pos, &hp->rope));
+        LLAMA_TRY(ops->attention(h, &ap, c->q, c->k, c->v, c->k_cache[il], c->v_cache[il],
+                                 c->att));
+    }
+    const wp_matmul_part o = { &L->wo, c->x, NULL };
+    LLAMA_TRY(ops->matmul_multi(h, &o, 1, c->att, n, WP_MATMUL_ACCUMULATE));
 
     LLAMA_TRY(ops->rms_norm(h, c->x, L->ffn_norm.data, c->xb, n, d, hp->rms_eps));
-    LLAMA_TRY(ops->matmul(h, &L->w_gate, c->xb, c->hb, n, NULL));
-    LLAMA_TRY(ops->matmul(h, &L->w_up, c->xb, c->hb2, n, NULL));
-    LLAMA_TRY(m->kern->swiglu(h, c->hb, c->hb2, (size_t)n * hp->n_ff));
-    LLAMA_TRY(ops->matmul(h, &L->w_down, c->hb, c->xb2, n, NULL));
-    LLAMA_TRY(ops->add(h, c->x, c->xb2, (size_t)n * d));
-    return CUDA_SUCCESS;
+    LLAMA_TRY(ops->matmul_glu(h, WP_GLU_SILU, &L->w_gate, &L->w_up, c->xb, c->hb, c->hb2, n));
+    const wp_matmul_part down = { &L->w_down, c->x, NULL };
+    return ops->matmul_multi(h, &down, 1, c->hb, n, WP_MATMUL_ACCUMULATE);
 }
 
 /* Project rows [first, first+count) of the final normed activations to logits, in chunks
@@ -117,9 +118,11 @@ int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
         return h->set_error(h, CUDA_ERROR_INVALID_PARAMETER, "llama forward: no KV cache");
 
     LLAMA_TRY(llama_check_args(m, c, tokens, n, pos, logits));
+    if (n == 1)
+        return llama_decode(m, c, tokens[0], pos, logits);
     LLAMA_TRY(h->ops->get_rows(h, &m->tok_embd, tokens, n, c->x));
     for (uint32_t il = 0; il < m->hp.n_layer; il++)
-        LLAMA_TRY(llama_block(m, c, il, n, pos));
+        LLAMA_TRY(llama_block(m, c, il, n, pos, NULL));
 
     /* Only the rows whose logits are wanted need the final norm. */
     int first = all_logits ? 0 : n - 1, count = all_logits ? n : 1;

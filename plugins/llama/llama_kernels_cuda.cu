@@ -1,11 +1,11 @@
 /*
  * llama_kernels_cuda.cu - the CUDA kernel set of the llama plugin: RoPE (normal and NeoX
- * pair layouts) and SwiGLU, launched on the context's stream (host->stream).
+ * pair layouts; prefill rows, and the decode step with its position in device memory),
+ * launched on the context's stream (host->stream).
  *
  * Math as in llama_kernels_host.c (the oracle, checked against it by tests/llama):
  *   theta = (pos * freq_scale) * base^(-2i/rope_dim) / freq_factor[i]
  *   (a, b) -> (a cos theta - b sin theta, a sin theta + b cos theta)
- *   swiglu: g = g / (1 + exp(-g)) * u
  * Build: part of plugins/llama.la when configured with CUDA; test: tests/llama/llama_cuda.
  */
 #include <cuda_runtime.h>
@@ -15,8 +15,28 @@
 // ----------------------------------------------------------------------------------------
 // GPU kernels
 
-// One thread per (row, head, pair). The angle is computed in double: a rotation of a large
-// position in float loses the low bits of theta, and the kernel is far from the bottleneck.
+// Rotate pair i of the head at v (pos: the row's position). The angle is computed in double:
+// a rotation of a large position in float loses the low bits of theta, and the kernel is far
+// from the bottleneck.
+__device__ __forceinline__ void rope_pair(float *v, int i, int pos, int rope_dim, int neox,
+                                          float freq_base, float freq_scale,
+                                          const float *freq_factors)
+{
+    const int half = rope_dim / 2;
+    double theta = (double)pos * (double)freq_scale * pow((double)freq_base, -2.0 * i / rope_dim);
+    if (freq_factors)
+        theta /= (double)freq_factors[i];
+    double sd, cd;
+    sincos(theta, &sd, &cd);
+    const float cs = (float)cd, sn = (float)sd;
+    const int stride = neox ? half : 1;
+    v += neox ? i : 2 * i;
+    const float a = v[0], b = v[stride];
+    v[0] = a * cs - b * sn;
+    v[stride] = a * sn + b * cs;
+}
+
+// One thread per (row, head, pair).
 __global__ void rope_forward_kernel1(float *x, int n, int n_heads, int head_dim, int pos,
                                      int rope_dim, int neox, float freq_base,
                                      float freq_scale, const float *freq_factors)
@@ -29,28 +49,23 @@ __global__ void rope_forward_kernel1(float *x, int n, int n_heads, int head_dim,
     const int i = (int)(idx % half);
     const long long row_head = idx / half;          /* t * n_heads + head */
     const int t = (int)(row_head / n_heads);
-    double theta = (double)(pos + t) * (double)freq_scale *
-                   pow((double)freq_base, -2.0 * i / rope_dim);
-    if (freq_factors)
-        theta /= (double)freq_factors[i];
-    double sd, cd;
-    sincos(theta, &sd, &cd);
-    const float cs = (float)cd, sn = (float)sd;
-    const int stride = neox ? half : 1;
-    float *v = x + row_head * head_dim + (neox ? i : 2 * i);
-    const float a = v[0], b = v[stride];
-    v[0] = a * cs - b * sn;
-    v[stride] = a * sn + b * cs;
+    rope_pair(x + row_head * head_dim, i, pos + t, rope_dim, neox, freq_base, freq_scale,
+              freq_factors);
 }
 
-// Elementwise, grid-stride.
-__global__ void swiglu_forward_kernel1(float *gate, const float *up, size_t count)
+// The decode step: one thread per (head of q then of k, pair); the position from memory.
+__global__ void rope_qk_dev_kernel1(float *q, int n_q, float *k, int n_k, int head_dim,
+                                    const int32_t *pos, int rope_dim, int neox,
+                                    float freq_base, float freq_scale,
+                                    const float *freq_factors)
 {
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count;
-         i += (size_t)gridDim.x * blockDim.x) {
-        const float g = gate[i];
-        gate[i] = g / (1.0f + expf(-g)) * up[i];
-    }
+    const int half = rope_dim / 2;
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (n_q + n_k) * half)
+        return;
+    const int i = idx % half, head = idx / half;
+    float *v = head < n_q ? q + (size_t)head * head_dim : k + (size_t)(head - n_q) * head_dim;
+    rope_pair(v, i, *pos, rope_dim, neox, freq_base, freq_scale, freq_factors);
 }
 
 // ----------------------------------------------------------------------------------------
@@ -80,18 +95,21 @@ static int llama_rope_cuda(const wp_host *host, float *x, int n, int n_heads, in
     return llama_cuda_check(host, "rope_forward_kernel1");
 }
 
-static int llama_swiglu_cuda(const wp_host *host, float *gate, const float *up, size_t count)
+static int llama_rope_qk_dev_cuda(const wp_host *host, float *q, int n_q, float *k, int n_k,
+                                  int head_dim, const int32_t *pos, const llama_rope *r)
 {
-    if (count == 0)
+    const int total = (n_q + n_k) * (r->rope_dim / 2);
+    if (total <= 0)
         return CUDA_SUCCESS;
-    const int block = 256;
-    size_t blocks = (count + block - 1) / block;
-    const unsigned grid = (unsigned)(blocks < 65535 ? blocks : 65535);
-    swiglu_forward_kernel1<<<grid, block, 0, (cudaStream_t)host->stream>>>(gate, up, count);
-    return llama_cuda_check(host, "swiglu_forward_kernel1");
+    const int block = 128;
+    rope_qk_dev_kernel1<<<(unsigned)((total + block - 1) / block), block, 0,
+                          (cudaStream_t)host->stream>>>(
+        q, n_q, k, n_k, head_dim, pos, r->rope_dim, r->layout == LLAMA_ROPE_NEOX, r->freq_base,
+        r->freq_scale, r->freq_factors);
+    return llama_cuda_check(host, "rope_qk_dev_kernel1");
 }
 
-static const llama_kernels llama_cuda_set = { llama_rope_cuda, llama_swiglu_cuda };
+static const llama_kernels llama_cuda_set = { llama_rope_cuda, llama_rope_qk_dev_cuda };
 
 extern "C" const llama_kernels *llama_kernels_cuda(void)
 {

@@ -5,7 +5,7 @@
  * RoPE: for pair i < rope_dim/2 of each head, theta = (pos * freq_scale) *
  * base^(-2i/rope_dim) / freq_factor[i], and (a, b) -> (a cos - b sin, a sin + b cos).
  * The pair is (2i, 2i+1) in the normal layout and (i, i + rope_dim/2) in NeoX.
- * SwiGLU: g = g * sigmoid(g) * u.
+ * (SwiGLU is the shared library's matmul_glu.)
  */
 #include <math.h>
 
@@ -37,17 +37,16 @@ static int llama_rope_host(const wp_host *host, float *x, int n, int n_heads, in
     return CUDA_SUCCESS;
 }
 
-/* gate = silu(gate) * up, elementwise. */
-static int llama_swiglu_host(const wp_host *host, float *gate, const float *up, size_t count)
+/* Backend memory is host memory: the position is read and both rows rotated by the same
+ * code as prefill, so the decode step is the oracle's arithmetic exactly. */
+static int llama_rope_qk_dev_host(const wp_host *host, float *q, int n_q, float *k, int n_k,
+                                  int head_dim, const int32_t *pos, const llama_rope *r)
 {
-    for (size_t i = 0; i < count; i++) {
-        float g = gate[i];
-        gate[i] = g / (1.0f + expf(-g)) * up[i];
-    }
-    return CUDA_SUCCESS;
+    int rc = llama_rope_host(host, q, 1, n_q, head_dim, *pos, r);
+    return rc ? rc : llama_rope_host(host, k, 1, n_k, head_dim, *pos, r);
 }
 
-static const llama_kernels llama_host_set = { llama_rope_host, llama_swiglu_host };
+static const llama_kernels llama_host_set = { llama_rope_host, llama_rope_qk_dev_host };
 
 const llama_kernels *llama_kernels_host(void)
 {

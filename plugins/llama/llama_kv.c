@@ -13,9 +13,13 @@ typedef struct llama_kv_plan {
     int rows, logits_rows;
     uint64_t cache_bytes;   /* one layer's K (or V) */
     uint64_t embd_bytes, q_bytes, kvrow_bytes, ff_bytes, logits_bytes;
+    uint64_t attn_work_bytes; /* attention_decode's work buffer */
 } llama_kv_plan;
 
-static void llama_kv_plan_for(const llama_model *m, uint32_t n_ctx, llama_kv_plan *p)
+/* Bytes of the decode step's token/position buffer (two int32, padded for alignment). */
+#define LLAMA_STEP_BYTES 64
+
+static int llama_kv_plan_for(const llama_model *m, uint32_t n_ctx, llama_kv_plan *p)
 {
     const llama_hparams *hp = &m->hp;
     uint64_t kv_dim = (uint64_t)hp->n_head_kv * hp->head_dim;
@@ -31,6 +35,14 @@ static void llama_kv_plan_for(const llama_model *m, uint32_t n_ctx, llama_kv_pla
     p->kvrow_bytes = (uint64_t)p->rows * kv_dim * sizeof(float);
     p->ff_bytes = (uint64_t)p->rows * hp->n_ff * sizeof(float);
     p->logits_bytes = (uint64_t)p->logits_rows * row_bytes;
+    const wp_attention_params ap = {
+        .n_tokens = 1, .pos = 0, .n_heads = (int)hp->n_head, .n_kv_heads = (int)hp->n_head_kv,
+        .head_dim = (int)hp->head_dim, .n_ctx = (int)n_ctx, .scale = 1.0f,
+    };
+    size_t work = 0;
+    int rc = m->host->ops->attention_decode_work(m->host, &ap, &work);
+    p->attn_work_bytes = work;
+    return rc;
 }
 
 /* Bytes of backend memory kv_create(n_ctx) takes: caches plus scratch. */
@@ -43,9 +55,12 @@ int llama_kv_size(void *model, uint32_t n_ctx, uint64_t *bytes)
     if (!bytes || n_ctx == 0)
         return m->host->set_error(m->host, CUDA_ERROR_INVALID_PARAMETER,
                                   "llama kv_size: %s", bytes ? "n_ctx is 0" : "bytes is NULL");
-    llama_kv_plan_for(m, n_ctx, &p);
+    int rc = llama_kv_plan_for(m, n_ctx, &p);
+    if (rc)
+        return rc;
     *bytes = 2 * (uint64_t)m->hp.n_layer * p.cache_bytes + 3 * p.embd_bytes +
-             2 * p.q_bytes + 2 * p.kvrow_bytes + 2 * p.ff_bytes + p.logits_bytes;
+             2 * p.q_bytes + 2 * p.kvrow_bytes + 2 * p.ff_bytes + p.logits_bytes +
+             LLAMA_STEP_BYTES + p.attn_work_bytes;
     return CUDA_SUCCESS;
 }
 
@@ -64,6 +79,9 @@ void llama_kv_free(void *model, void *kv)
     if (!m || !c)
         return;
     const wp_host *h = m->host;
+    h->ops->graph_free(h, c->graph);
+    llama_free_opt(h, c->step);
+    llama_free_opt(h, c->attn_work);
     for (uint32_t il = 0; il < m->hp.n_layer; il++) {
         if (c->k_cache)
             llama_free_opt(h, c->k_cache[il]);
@@ -97,7 +115,9 @@ int llama_kv_create(void *model, uint32_t n_ctx, void **kv_out)
     if (n_ctx > (1u << 24))
         return h->set_error(h, CUDA_ERROR_INVALID_PARAMETER,
                             "llama: n_ctx %u is above the supported 2^24", n_ctx);
-    llama_kv_plan_for(m, n_ctx, &p);
+    int rc = llama_kv_plan_for(m, n_ctx, &p);
+    if (rc)
+        return rc;
     c = calloc(1, sizeof(*c));
     if (!c)
         return h->set_error(h, CUDA_ERROR_OUT_OF_MEMORY, "llama: kv cache record");
@@ -133,6 +153,30 @@ int llama_kv_create(void *model, uint32_t n_ctx, void **kv_out)
         if (!*bufs[i].dst)
             goto oom;
     }
+    c->step = h->alloc(h, LLAMA_STEP_BYTES, WP_MEM_SCRATCH, "llama decode step");
+    if (!c->step)
+        goto oom;
+    if (p.attn_work_bytes) {
+        c->attn_work = h->alloc(h, p.attn_work_bytes, WP_MEM_SCRATCH, "llama attention work");
+        if (!c->attn_work)
+            goto oom;
+        /* attention_decode wants its work zero-filled before the first use */
+        void *zeros = calloc(1, p.attn_work_bytes);
+        if (!zeros) {
+            llama_kv_free(m, c);
+            return h->set_error(h, CUDA_ERROR_OUT_OF_MEMORY, "llama: zeros for attention work");
+        }
+        rc = h->ops->from_host(h, c->attn_work, zeros, p.attn_work_bytes);
+        free(zeros);
+        if (rc) {
+            llama_kv_free(m, c);
+            return rc;
+        }
+    }
+    /* graphs are a CUDA feature; WORKER_CUDA_GRAPH=0 runs the decode step op by op (to
+     * compare or to debug) */
+    const char *env = getenv("WORKER_CUDA_GRAPH");
+    c->graph_off = h->backend != WP_BACKEND_CUDA || (env && strcmp(env, "0") == 0);
     *kv_out = c;
     return CUDA_SUCCESS;
 oom:

@@ -3,6 +3,7 @@
  * through the host table, checking every tensor's shape and type.
  */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,14 @@ int llama_load(const wp_host *host, const char *architecture, void **model_out)
         rc = host->set_error(host, CUDA_ERROR_MODEL_LOAD_FAILED,
                              "llama: no kernel set for backend %u in this build",
                              host->backend);
+        goto fail;
+    }
+    /* the fused products and the decode step are ABI 1.1 ops (the registry refuses this
+     * plugin under an older runtime; a host table of its own must still carry them) */
+    if (host->ops->struct_size < offsetof(wp_ops, graph_free) + sizeof(host->ops->graph_free)) {
+        rc = host->set_error(host, CUDA_ERROR_MODEL_LOAD_FAILED,
+                             "llama: the runtime's kernel library is older than ABI 1.1 "
+                             "(struct_size %u)", host->ops->struct_size);
         goto fail;
     }
     if ((rc = llama_read_hparams(host, architecture, &m->hp)) != 0)

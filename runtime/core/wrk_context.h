@@ -66,6 +66,10 @@ void wrk_device_close(CudaContext *ctx);
 int wrk_device_health(CudaContext *ctx);
 /** Free and total device memory in bytes. */
 int wrk_device_mem_info(CudaContext *ctx, uint64_t *free_b, uint64_t *total_b);
+/** A host buffer the device copies into fast: page-locked on CUDA (*pinned = 1), else
+ *  malloc (*pinned = 0). NULL when out of memory. Free with wrk_host_buffer_free. */
+void *wrk_host_buffer_alloc(CudaContext *ctx, size_t bytes, int *pinned);
+void wrk_host_buffer_free(void *p, int pinned);
 
 #ifdef __cplusplus
 }

@@ -78,23 +78,94 @@ int wrk_ops_check_get_rows(const wp_tensor *table, const int32_t *ids, int n,
     return 0;
 }
 
+/* The shape of attention over the cache, for n_tokens new tokens at pos. */
+static int check_attention_shape(const wp_attention_params *p, int n_tokens, int pos,
+                                 const char *what)
+{
+    if (p->n_heads < 1 || p->n_kv_heads < 1 || p->head_dim < 1 || p->n_ctx < 1 ||
+        p->n_heads % p->n_kv_heads != 0 || n_tokens < 1 || pos < 0 ||
+        (int64_t)pos + n_tokens > p->n_ctx || !isfinite(p->scale))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "%s: bad parameters n_tokens %d pos %d n_heads %d n_kv_heads %d "
+                         "head_dim %d n_ctx %d scale %g (need n_tokens >= 1, pos >= 0, "
+                         "pos + n_tokens <= n_ctx, n_heads a multiple of n_kv_heads)",
+                         what, n_tokens, pos, p->n_heads, p->n_kv_heads, p->head_dim, p->n_ctx,
+                         (double)p->scale);
+    return 0;
+}
+
 int wrk_ops_check_attention(const wp_attention_params *p, const float *q, const float *k,
                             const float *v, const float *k_cache, const float *v_cache,
                             const float *out)
 {
     if (!p)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention: NULL params");
-    if (p->n_tokens < 1 || p->pos < 0 || p->n_heads < 1 || p->n_kv_heads < 1 ||
-        p->head_dim < 1 || p->n_ctx < 1 || p->n_heads % p->n_kv_heads != 0 ||
-        (int64_t)p->pos + p->n_tokens > p->n_ctx || !isfinite(p->scale))
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                         "attention: bad parameters n_tokens %d pos %d n_heads %d n_kv_heads %d "
-                         "head_dim %d n_ctx %d scale %g (need n_tokens >= 1, pos >= 0, "
-                         "pos + n_tokens <= n_ctx, n_heads a multiple of n_kv_heads)",
-                         p->n_tokens, p->pos, p->n_heads, p->n_kv_heads, p->head_dim, p->n_ctx,
-                         (double)p->scale);
+    int rc = check_attention_shape(p, p->n_tokens, p->pos, "attention");
+    if (rc)
+        return rc;
     if (!q || !k || !v || !k_cache || !v_cache || !out)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention: NULL buffer");
+    return 0;
+}
+
+int wrk_ops_check_attention_decode(const wp_attention_params *p, const int32_t *pos,
+                                   const float *q, const float *k, const float *v,
+                                   const float *k_cache, const float *v_cache, const float *out,
+                                   const void *work, size_t work_bytes)
+{
+    if (!p)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode: NULL params");
+    /* one token; its position lives in backend memory and is the caller's to check */
+    int rc = check_attention_shape(p, 1, 0, "attention_decode");
+    if (rc)
+        return rc;
+    if (!pos || !q || !k || !v || !k_cache || !v_cache || !out || (work_bytes && !work))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode: NULL buffer");
+    return 0;
+}
+
+int wrk_ops_check_matmul_multi(const wp_matmul_part *parts, int count, const float *x, int n,
+                               unsigned flags)
+{
+    if (!parts || count < 1 || count > WP_MATMUL_MAX_PARTS)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "matmul_multi: %d parts (need 1..%d)", parts ? count : 0,
+                         WP_MATMUL_MAX_PARTS);
+    if (flags & ~WP_MATMUL_ACCUMULATE)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "matmul_multi: unknown flags 0x%x",
+                         flags & ~WP_MATMUL_ACCUMULATE);
+    for (int i = 0; i < count; i++) {
+        int rc = wrk_ops_check_matmul(parts[i].w, x, parts[i].y, n);
+        if (rc)
+            return rc;
+        if (parts[i].w->ne[0] != parts[0].w->ne[0])
+            return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                             "matmul_multi: %s has %llu inputs, %s has %llu",
+                             parts[i].w->name ? parts[i].w->name : "(unnamed)",
+                             (unsigned long long)parts[i].w->ne[0],
+                             parts[0].w->name ? parts[0].w->name : "(unnamed)",
+                             (unsigned long long)parts[0].w->ne[0]);
+    }
+    return 0;
+}
+
+int wrk_ops_check_matmul_glu(int act, const wp_tensor *w_gate, const wp_tensor *w_up,
+                             const float *x, const float *out, const float *tmp, int n)
+{
+    if (act != WP_GLU_SILU)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "matmul_glu: unknown activation %d", act);
+    int rc = wrk_ops_check_matmul(w_gate, x, out, n);
+    if (!rc)
+        rc = wrk_ops_check_matmul(w_up, x, tmp, n);
+    if (rc)
+        return rc;
+    if (w_gate->ne[0] != w_up->ne[0] || w_gate->ne[1] != w_up->ne[1])
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "matmul_glu: gate %s [%llu, %llu] and up %s [%llu, %llu] differ",
+                         w_gate->name ? w_gate->name : "(unnamed)",
+                         (unsigned long long)w_gate->ne[0], (unsigned long long)w_gate->ne[1],
+                         w_up->name ? w_up->name : "(unnamed)", (unsigned long long)w_up->ne[0],
+                         (unsigned long long)w_up->ne[1]);
     return 0;
 }
 

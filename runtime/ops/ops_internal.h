@@ -28,6 +28,22 @@ int wrk_ops_check_attention(const wp_attention_params *p, const float *q, const 
                             const float *v, const float *k_cache, const float *v_cache,
                             const float *out);
 
+/** Check attention_decode: the shape as for attention with one token (the position is in
+ *  backend memory and not checked here), pointers non-NULL, work non-NULL when needed. */
+int wrk_ops_check_attention_decode(const wp_attention_params *p, const int32_t *pos,
+                                   const float *q, const float *k, const float *v,
+                                   const float *k_cache, const float *v_cache, const float *out,
+                                   const void *work, size_t work_bytes);
+
+/** Check matmul_multi: 1..WP_MATMUL_MAX_PARTS parts, each as for matmul, all with the same
+ *  ne[0]; only known flags. */
+int wrk_ops_check_matmul_multi(const wp_matmul_part *parts, int count, const float *x, int n,
+                               unsigned flags);
+
+/** Check matmul_glu: a known activation, both weights as for matmul and of one shape. */
+int wrk_ops_check_matmul_glu(int act, const wp_tensor *w_gate, const wp_tensor *w_up,
+                             const float *x, const float *out, const float *tmp, int n);
+
 /** Check an rms_norm: pointers non-NULL, n_rows >= 0, width > 0, eps >= 0 and finite. */
 int wrk_ops_check_rms_norm(const float *x, const float *weight, const float *out, int n_rows,
                            int width, float eps);

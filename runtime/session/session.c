@@ -86,7 +86,7 @@ static void job_free(InferenceResult *r)
     wrk_sampler_free(r->sampler);
     wrk_textout_free(&r->out);
     free(r->prompt);
-    free(r->logits);
+    wrk_host_buffer_free(r->logits, r->logits_pinned);
     free(r->pending);
     free(r);
 }
@@ -148,7 +148,8 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
         goto fail;
     }
     r->prompt = malloc(n * sizeof *r->prompt);
-    r->logits = malloc((size_t)r->n_vocab * sizeof *r->logits);
+    r->logits = wrk_host_buffer_alloc(model->ctx, (size_t)r->n_vocab * sizeof *r->logits,
+                                      &r->logits_pinned);
     if (!r->prompt || !r->logits) {
         rc = wrk_error(CUDA_ERROR_OUT_OF_MEMORY, "inference: out of memory");
         goto fail;

@@ -24,6 +24,7 @@ struct InferenceResult {
     int n_prompt;
     int pos;                   /* positions in the cache so far */
     float *logits;             /* logits for the next token (host, n_vocab) */
+    int logits_pinned;         /* logits is page-locked (wrk_host_buffer_alloc) */
     wrk_sampler *sampler;
     wrk_textout out;
     int max_tokens;

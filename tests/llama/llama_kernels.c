@@ -3,7 +3,8 @@
  * plugins/llama/: the host set's RoPE against its defining properties (a rotation per
  * pair, identity at position 0, NeoX = normal layout under the llama.cpp row permutation),
  * and every CUDA kernel against the host set (both layouts, partial rotation, frequency
- * factors, linear scaling, large positions; SwiGLU over more elements than one grid).
+ * factors, linear scaling, large positions; the decode step's q+k RoPE with the position in
+ * device memory). SwiGLU is the shared library's matmul_glu (tests/ops).
  */
 #include <check.h>
 #include <math.h>
@@ -93,16 +94,24 @@ START_TEST(test_host_rope_properties)
 }
 END_TEST
 
-START_TEST(test_host_swiglu)
+/* The decode step's RoPE rotates q and k like rope() at the position read from memory. */
+START_TEST(test_host_rope_qk_dev)
 {
     const wp_host *h = open_host("host");
-    size_t n = 1000;
-    float *g = rand_vec(n, 3, -8, 8), *u = rand_vec(n, 4, -3, 3), *g0 = malloc(n * 4);
-    memcpy(g0, g, n * 4);
-    ck_assert_int_eq(llama_kernels_host()->swiglu(h, g, u, n), 0);
-    for (size_t i = 0; i < n; i++)
-        ck_assert_double_eq_tol(g[i], g0[i] / (1.0 + exp(-(double)g0[i])) * u[i], 1e-5);
-    free(g); free(u); free(g0);
+    const llama_kernels *k = llama_kernels_host();
+    enum { HQ = 4, HK = 2, D = 32 };
+    llama_rope r = { LLAMA_ROPE_NEOX, D, 10000.0f, 1.0f, NULL };
+    float *q = rand_vec(HQ * D, 5, -2, 2), *kk = rand_vec(HK * D, 6, -2, 2);
+    float *qr = malloc(sizeof(float) * HQ * D), *kr = malloc(sizeof(float) * HK * D);
+    memcpy(qr, q, sizeof(float) * HQ * D);
+    memcpy(kr, kk, sizeof(float) * HK * D);
+    const int32_t pos = 77;
+    ck_assert_int_eq(k->rope_qk_dev(h, q, HQ, kk, HK, D, &pos, &r), 0);
+    ck_assert_int_eq(k->rope(h, qr, 1, HQ, D, pos, &r), 0);
+    ck_assert_int_eq(k->rope(h, kr, 1, HK, D, pos, &r), 0);
+    ck_assert_mem_eq(q, qr, sizeof(float) * HQ * D);
+    ck_assert_mem_eq(kk, kr, sizeof(float) * HK * D);
+    free(q); free(kk); free(qr); free(kr);
     close_host();
 }
 END_TEST
@@ -154,23 +163,38 @@ START_TEST(test_cuda_rope)
 }
 END_TEST
 
-START_TEST(test_cuda_swiglu)
+/* The decode step's RoPE on the GPU (position in device memory) against the host set. */
+START_TEST(test_cuda_rope_qk_dev)
 {
     const wp_host *h = open_host("cuda:0");
-    /* more elements than one grid of 65535 blocks x 256 threads covers */
-    size_t n = (size_t)65535 * 256 + 4099;
-    float *g = rand_vec(n, 30, -10, 10), *u = rand_vec(n, 31, -2, 2), *got = malloc(n * 4);
-    float *dg = to_dev(h, g, n), *du = to_dev(h, u, n);
-    ck_assert_int_eq(llama_kernels_cuda()->swiglu(h, dg, du, n), 0);
-    ck_assert_int_eq(h->ops->to_host(h, got, dg, n * 4), 0);
-    ck_assert_int_eq(llama_kernels_host()->swiglu(h, g, u, n), 0);
-    for (size_t i = 0; i < n; i++)
-        ck_assert_msg(fabsf(got[i] - g[i]) <= 1e-5f * (1 + fabsf(g[i])),
-                      "element %zu: cuda %g host %g", i, got[i], g[i]);
-    ck_assert_int_eq(h->ops->synchronize(h), 0);
-    h->free(h, dg);
-    h->free(h, du);
-    free(g); free(u); free(got);
+    enum { HQ = 7, HK = 3, D = 64 };
+    const int p = rc[_i].pos;
+    float *q = rand_vec(HQ * D, 40 + _i, -3, 3), *kk = rand_vec(HK * D, 50 + _i, -3, 3);
+    float *ff = rand_vec(rc[_i].rope_dim / 2, 60 + _i, 1, 8);
+    float *got = malloc(sizeof(float) * (HQ + HK) * D);
+    llama_rope r = { rc[_i].layout, rc[_i].rope_dim, rc[_i].base, rc[_i].scale,
+                     rc[_i].factors ? ff : NULL };
+    float *dq = to_dev(h, q, HQ * D), *dk = to_dev(h, kk, HK * D);
+    float *dff = to_dev(h, ff, rc[_i].rope_dim / 2);
+    int32_t *dpos = h->alloc(h, sizeof(int32_t), WP_MEM_SCRATCH, "kernel test pos");
+    ck_assert_ptr_nonnull(dpos);
+    ck_assert_int_eq(h->ops->from_host(h, dpos, &p, sizeof p), 0);
+    ck_assert_int_eq(llama_kernels_host()->rope(h, q, 1, HQ, D, p, &r), 0);
+    ck_assert_int_eq(llama_kernels_host()->rope(h, kk, 1, HK, D, p, &r), 0);
+    r.freq_factors = rc[_i].factors ? dff : NULL;
+    ck_assert_int_eq(llama_kernels_cuda()->rope_qk_dev(h, dq, HQ, dk, HK, D, dpos, &r), 0);
+    ck_assert_int_eq(h->ops->to_host(h, got, dq, sizeof(float) * HQ * D), 0);
+    ck_assert_int_eq(h->ops->to_host(h, got + HQ * D, dk, sizeof(float) * HK * D), 0);
+    for (int i = 0; i < (HQ + HK) * D; i++) {
+        const float ref = i < HQ * D ? q[i] : kk[i - HQ * D];
+        ck_assert_msg(fabsf(got[i] - ref) <= 1e-5f * (1 + fabsf(ref)),
+                      "config %d element %d: cuda %g host %g", _i, i, got[i], ref);
+    }
+    h->free(h, dq);
+    h->free(h, dk);
+    h->free(h, dff);
+    h->free(h, dpos);
+    free(q); free(kk); free(ff); free(got);
     close_host();
 }
 END_TEST
@@ -180,13 +204,13 @@ int main(void)
     Suite *s = suite_create("llama_kernels");
     TCase *th = tcase_create("host");
     tcase_add_test(th, test_host_rope_properties);
-    tcase_add_test(th, test_host_swiglu);
+    tcase_add_test(th, test_host_rope_qk_dev);
     suite_add_tcase(s, th);
     if (lt_have_gpu() && llama_kernels_cuda()) {
         TCase *tg = tcase_create("cuda");
         tcase_set_timeout(tg, 300);
         tcase_add_loop_test(tg, test_cuda_rope, 0, (int)(sizeof(rc) / sizeof(rc[0])));
-        tcase_add_test(tg, test_cuda_swiglu);
+        tcase_add_loop_test(tg, test_cuda_rope_qk_dev, 0, (int)(sizeof(rc) / sizeof(rc[0])));
         suite_add_tcase(s, tg);
     } else {
         fprintf(stderr, "no CUDA device: host kernels only\n");

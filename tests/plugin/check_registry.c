@@ -65,13 +65,18 @@ START_TEST(good_plugin_loads)
 }
 END_TEST
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* "1.1": the runtime's plugin ABI as the registry prints it */
+#define RUNTIME_ABI STR(WORKER_PLUGIN_ABI_MAJOR) "." STR(WORKER_PLUGIN_ABI_MINOR)
+
 /* Each bad module alone: nothing accepted, the reason in the log, lookups fail cleanly. */
 static const struct {
     const char *dir;
     const char *words[3];
 } rejected[] = {
-    {"badmajor", {"rejected", "ABI 2.0, runtime ABI 1.0", "badmajor"}},
-    {"newminor", {"rejected", "ABI 1.7, runtime ABI 1.0", "newminor"}},
+    {"badmajor", {"rejected", "ABI 2.0, runtime ABI " RUNTIME_ABI, "badmajor"}},
+    {"newminor", {"rejected", "ABI 1.7, runtime ABI " RUNTIME_ABI, "newminor"}},
     {"small", {"rejected", "bytes, ABI 1.0 needs at least", "small"}},
     {"noentry", {"rejected", "not a worker-orcd plugin", "worker_plugin_entry"}},
 };
@@ -148,14 +153,15 @@ START_TEST(descriptor_check_names_both_versions)
     ck_assert_int_eq(wrk_plugin_check_descriptor(&bad, "/p/x.so"), CUDA_ERROR_MODEL_LOAD_FAILED);
     {
         char want[64];
-        snprintf(want, sizeof want, "ABI %u.0, runtime ABI 1.0", bad.abi_major);
+        snprintf(want, sizeof want, "ABI %u.%u, runtime ABI %s", bad.abi_major, bad.abi_minor,
+                 RUNTIME_ABI);
         ck_assert_ptr_nonnull(strstr(wrk_error_detail(), want));
         ck_assert_ptr_nonnull(strstr(wrk_error_detail(), "/p/x.so"));
     }
     bad = d;
     bad.struct_size = (uint32_t)offsetof(wp_plugin, kv_free);
     ck_assert_int_eq(wrk_plugin_check_descriptor(&bad, "/p/x.so"), CUDA_ERROR_MODEL_LOAD_FAILED);
-    ck_assert_ptr_nonnull(strstr(wrk_error_detail(), "runtime ABI 1.0"));
+    ck_assert_ptr_nonnull(strstr(wrk_error_detail(), "runtime ABI " RUNTIME_ABI));
     for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
         bad = d;
         memset((char *)&bad + members[i], 0, sizeof(void *));

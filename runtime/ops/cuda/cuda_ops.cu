@@ -1,6 +1,7 @@
 /*
  * cuda_ops.cu - the CUDA kernel set's element-wise ops (add, rms_norm), copies, synchronize,
- * and the wp_ops table gathering them with matmul.cu, get_rows.cu and attention.cu.
+ * and the wp_ops table gathering them with matmul.cu, get_rows.cu, attention.cu,
+ * attention_decode.cu and graph.cu.
  * All work is queued on (cudaStream_t)host->stream.
  */
 #include "config.h"
@@ -112,6 +113,10 @@ static const wp_ops cuda_ops = {
     WORKER_PLUGIN_ABI_MAJOR, WORKER_PLUGIN_ABI_MINOR, sizeof(wp_ops),
     wrk_cuda_matmul, wrk_cuda_get_rows, wrk_cuda_attention, cuda_add, cuda_rms_norm,
     cuda_to_host, cuda_from_host, cuda_synchronize,
+    /* ABI 1.1 */
+    wrk_cuda_matmul_multi, wrk_cuda_matmul_glu, wrk_cuda_get_rows_dev,
+    wrk_cuda_attention_decode_work, wrk_cuda_attention_decode,
+    wrk_cuda_graph_begin, wrk_cuda_graph_end, wrk_cuda_graph_launch, wrk_cuda_graph_free,
 };
 
 extern "C" const wp_ops *wrk_ops_cuda(void)

@@ -20,11 +20,30 @@ int wrk_cuda_matmul(const wp_host *host, const wp_tensor *w, const float *x, flo
 /* matmul_gemm.cu: prefill products through cuBLAS. */
 /** 1 when wrk_cuda_gemm serves this weight type at n columns (n > WRK_GEMV_MAXCOLS). */
 int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int n);
+/** y = x W^T (+ bias), or y += ... when accumulate. */
 int wrk_cuda_gemm(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
-                  const float *bias);
+                  const float *bias, int accumulate);
 
+int wrk_cuda_matmul_multi(const wp_host *host, const wp_matmul_part *parts, int count,
+                          const float *x, int n, unsigned flags);
+int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor *w_gate,
+                        const wp_tensor *w_up, const float *x, float *out, float *tmp, int n);
 int wrk_cuda_get_rows(const wp_host *host, const wp_tensor *table, const int32_t *ids, int n,
                       float *out);
+int wrk_cuda_get_rows_dev(const wp_host *host, const wp_tensor *table, const int32_t *ids,
+                          int n, float *out);
+/* attention_decode.cu */
+int wrk_cuda_attention_decode_work(const wp_host *host, const wp_attention_params *p,
+                                   size_t *bytes);
+int wrk_cuda_attention_decode(const wp_host *host, const wp_attention_params *p,
+                              const int32_t *pos, const float *q, const float *k,
+                              const float *v, float *k_cache, float *v_cache, float *out,
+                              void *work);
+/* graph.cu */
+int wrk_cuda_graph_begin(const wp_host *host);
+int wrk_cuda_graph_end(const wp_host *host, void **graph);
+int wrk_cuda_graph_launch(const wp_host *host, void *graph);
+void wrk_cuda_graph_free(const wp_host *host, void *graph);
 int wrk_cuda_attention(const wp_host *host, const wp_attention_params *p, const float *q,
                        const float *k, const float *v, float *k_cache, float *v_cache,
                        float *out);

@@ -1,8 +1,9 @@
 /*
  * get_rows.cu - embedding gather on the GPU: out[i] = row ids[i] of a table of any supported
  * type, dequantized to fp32 with the same per-layout traits as the GEMV (quant_traits.cuh).
- * ids are host memory: they are checked on the host and passed to the kernel by value in
- * chunks, so no device buffer or synchronisation is needed.
+ * get_rows: ids are host memory, checked on the host and passed to the kernel by value in
+ * chunks, so no device buffer or synchronisation is needed. get_rows_dev: ids in device
+ * memory (the token of a captured decode step), checked by the kernel.
  */
 #include "config.h"
 
@@ -18,16 +19,13 @@ struct get_rows_ids {
 };
 
 // ----------------------------------------------------------------------------------------
-// GPU kernel: one CUDA block per gathered row; threads walk the row's items. OV: out rows
+// GPU kernels: one CUDA block per gathered row; threads walk the row's items. OV: out rows
 // are 16-byte aligned, so runs of 4 store as float4.
 
 template <class T, bool OV>
-__global__ void __launch_bounds__(GET_ROWS_THREADS)
-get_rows_kernel(const uint8_t *__restrict__ table, size_t row_bytes, int ne0,
-                const get_rows_ids ids, float *__restrict__ out)
+__device__ __forceinline__ void get_row(const uint8_t *__restrict__ src, float *__restrict__ dst,
+                                        int ne0)
 {
-    const uint8_t *src = table + (size_t)ids.id[blockIdx.x] * row_bytes;
-    float *dst = out + (size_t)blockIdx.x * ne0;
     const int n_items = (ne0 / T::QK) * T::TPB;
     for (int it = threadIdx.x; it < n_items; it += blockDim.x) {
         const int sub = it % T::TPB;
@@ -51,16 +49,53 @@ get_rows_kernel(const uint8_t *__restrict__ table, size_t row_bytes, int ne0,
     }
 }
 
+/* ids passed by value (checked on the host). */
+template <class T, bool OV>
+__global__ void __launch_bounds__(GET_ROWS_THREADS)
+get_rows_kernel(const uint8_t *__restrict__ table, size_t row_bytes, int ne0,
+                const get_rows_ids ids, float *__restrict__ out)
+{
+    get_row<T, OV>(table + (size_t)ids.id[blockIdx.x] * row_bytes,
+                   out + (size_t)blockIdx.x * ne0, ne0);
+}
+
+/* ids in device memory (a graph's input): an id outside the table gives a NaN row, never a
+ * read outside it. */
+template <class T, bool OV>
+__global__ void __launch_bounds__(GET_ROWS_THREADS)
+get_rows_dev_kernel(const uint8_t *__restrict__ table, size_t row_bytes, int ne0, int n_rows,
+                    const int32_t *__restrict__ ids, float *__restrict__ out)
+{
+    const int32_t id = ids[blockIdx.x];
+    float *dst = out + (size_t)blockIdx.x * ne0;
+    if (id < 0 || id >= n_rows) {
+        for (int i = threadIdx.x; i < ne0; i += blockDim.x)
+            dst[i] = __int_as_float(0x7fc00000);
+        return;
+    }
+    get_row<T, OV>(table + (size_t)id * row_bytes, dst, ne0);
+}
+
 // ----------------------------------------------------------------------------------------
 // Launcher
 
+/* ids_dev NULL: host ids, chunked into kernel parameters; else ids in device memory. */
 template <class T>
-static int get_rows_launch(cudaStream_t st, const wp_tensor *t, const int32_t *ids, int n,
-                           float *out)
+static int get_rows_launch(cudaStream_t st, const wp_tensor *t, const int32_t *ids,
+                           const int32_t *ids_dev, int n, float *out)
 {
     const size_t row_bytes = (size_t)wrk_ops_row_bytes(t);
     const int ne0 = (int)t->ne[0];
     const bool ov = ((uintptr_t)out & 15u) == 0 && ne0 % 4 == 0;
+    const uint8_t *table = (const uint8_t *)t->data;
+    if (ids_dev) {
+        const int n_rows = (int)t->ne[1];
+        if (ov)
+            get_rows_dev_kernel<T, true><<<n, GET_ROWS_THREADS, 0, st>>>(table, row_bytes, ne0, n_rows, ids_dev, out);
+        else
+            get_rows_dev_kernel<T, false><<<n, GET_ROWS_THREADS, 0, st>>>(table, row_bytes, ne0, n_rows, ids_dev, out);
+        return wrk_cuda_launch_check("get_rows_dev");
+    }
     for (int c0 = 0; c0 < n; c0 += GET_ROWS_CHUNK) {
         const int cnt = n - c0 < GET_ROWS_CHUNK ? n - c0 : GET_ROWS_CHUNK;
         get_rows_ids chunk;
@@ -68,14 +103,58 @@ static int get_rows_launch(cudaStream_t st, const wp_tensor *t, const int32_t *i
             chunk.id[i] = i < cnt ? ids[c0 + i] : 0;
         float *o = out + (size_t)c0 * ne0;
         if (ov)
-            get_rows_kernel<T, true><<<cnt, GET_ROWS_THREADS, 0, st>>>((const uint8_t *)t->data, row_bytes, ne0, chunk, o);
+            get_rows_kernel<T, true><<<cnt, GET_ROWS_THREADS, 0, st>>>(table, row_bytes, ne0, chunk, o);
         else
-            get_rows_kernel<T, false><<<cnt, GET_ROWS_THREADS, 0, st>>>((const uint8_t *)t->data, row_bytes, ne0, chunk, o);
+            get_rows_kernel<T, false><<<cnt, GET_ROWS_THREADS, 0, st>>>(table, row_bytes, ne0, chunk, o);
         int rc = wrk_cuda_launch_check("get_rows");
         if (rc)
             return rc;
     }
     return 0;
+}
+
+static int get_rows_any(const wp_host *host, const wp_tensor *table, const int32_t *ids,
+                        const int32_t *ids_dev, int n, float *out)
+{
+    const cudaStream_t st = wrk_stream(host);
+    const char *name = table->name ? table->name : "(unnamed)";
+    const bool tv = ((uintptr_t)table->data & 15u) == 0;
+    const uint64_t ne0 = table->ne[0];
+    int rc;
+    if (((uintptr_t)table->data & (table->type == WP_DTYPE_F32 ? 3u : 1u)) != 0 ||
+        ((uintptr_t)out & 3u))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "get_rows %s: misaligned table %p or out %p",
+                         name, table->data, (void *)out);
+    switch (table->type) {
+    case WP_DTYPE_F32:
+        rc = (tv && ne0 % 4 == 0) ? get_rows_launch<TraitF32V>(st, table, ids, ids_dev, n, out)
+                                  : get_rows_launch<TraitF32S>(st, table, ids, ids_dev, n, out);
+        break;
+    case WP_DTYPE_F16:
+        rc = (tv && ne0 % 8 == 0) ? get_rows_launch<TraitF16V>(st, table, ids, ids_dev, n, out)
+                                  : get_rows_launch<TraitF16S>(st, table, ids, ids_dev, n, out);
+        break;
+    case WP_DTYPE_BF16:
+        rc = (tv && ne0 % 8 == 0) ? get_rows_launch<TraitBF16V>(st, table, ids, ids_dev, n, out)
+                                  : get_rows_launch<TraitBF16S>(st, table, ids, ids_dev, n, out);
+        break;
+    case WP_DTYPE_Q8_0: rc = get_rows_launch<TraitQ8_0>(st, table, ids, ids_dev, n, out); break;
+    case WP_DTYPE_Q4_0: rc = get_rows_launch<TraitQ4_0>(st, table, ids, ids_dev, n, out); break;
+    case WP_DTYPE_Q4_K:
+        if (!tv)
+            return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                             "get_rows %s: Q4_K data must be 16-byte aligned in device memory",
+                             name);
+        rc = get_rows_launch<TraitQ4_K>(st, table, ids, ids_dev, n, out);
+        break;
+    case WP_DTYPE_Q6_K: rc = get_rows_launch<TraitQ6_K>(st, table, ids, ids_dev, n, out); break;
+    default:
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "get_rows %s: unsupported type %u", name,
+                         table->type);
+    }
+    if (rc)
+        wrk_error_prefix("get_rows %s (n=%d): ", name, n);
+    return rc;
 }
 
 extern "C" int wrk_cuda_get_rows(const wp_host *host, const wp_tensor *table, const int32_t *ids,
@@ -84,42 +163,18 @@ extern "C" int wrk_cuda_get_rows(const wp_host *host, const wp_tensor *table, co
     int rc = wrk_ops_check_get_rows(table, ids, n, out);
     if (rc || n == 0)
         return rc;
-    const cudaStream_t st = wrk_stream(host);
-    const char *name = table->name ? table->name : "(unnamed)";
-    const bool tv = ((uintptr_t)table->data & 15u) == 0;
-    const uint64_t ne0 = table->ne[0];
-    if (((uintptr_t)table->data & (table->type == WP_DTYPE_F32 ? 3u : 1u)) != 0 ||
-        ((uintptr_t)out & 3u))
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "get_rows %s: misaligned table %p or out %p",
-                         name, table->data, (void *)out);
-    switch (table->type) {
-    case WP_DTYPE_F32:
-        rc = (tv && ne0 % 4 == 0) ? get_rows_launch<TraitF32V>(st, table, ids, n, out)
-                                  : get_rows_launch<TraitF32S>(st, table, ids, n, out);
-        break;
-    case WP_DTYPE_F16:
-        rc = (tv && ne0 % 8 == 0) ? get_rows_launch<TraitF16V>(st, table, ids, n, out)
-                                  : get_rows_launch<TraitF16S>(st, table, ids, n, out);
-        break;
-    case WP_DTYPE_BF16:
-        rc = (tv && ne0 % 8 == 0) ? get_rows_launch<TraitBF16V>(st, table, ids, n, out)
-                                  : get_rows_launch<TraitBF16S>(st, table, ids, n, out);
-        break;
-    case WP_DTYPE_Q8_0: rc = get_rows_launch<TraitQ8_0>(st, table, ids, n, out); break;
-    case WP_DTYPE_Q4_0: rc = get_rows_launch<TraitQ4_0>(st, table, ids, n, out); break;
-    case WP_DTYPE_Q4_K:
-        if (!tv)
-            return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                             "get_rows %s: Q4_K data must be 16-byte aligned in device memory",
-                             name);
-        rc = get_rows_launch<TraitQ4_K>(st, table, ids, n, out);
-        break;
-    case WP_DTYPE_Q6_K: rc = get_rows_launch<TraitQ6_K>(st, table, ids, n, out); break;
-    default:
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "get_rows %s: unsupported type %u", name,
-                         table->type);
-    }
-    if (rc)
-        wrk_error_prefix("get_rows %s (n=%d): ", name, n);
-    return rc;
+    return get_rows_any(host, table, ids, NULL, n, out);
+}
+
+extern "C" int wrk_cuda_get_rows_dev(const wp_host *host, const wp_tensor *table,
+                                     const int32_t *ids, int n, float *out)
+{
+    /* the ids are device memory: check everything else, with no ids to look at */
+    int rc = wrk_ops_check_get_rows(table, ids, 0, out);
+    if (rc || n == 0)
+        return rc;
+    if (n < 0 || !ids || !out)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "get_rows_dev: n %d, ids %p, out %p", n,
+                         (const void *)ids, (void *)out);
+    return get_rows_any(host, table, NULL, ids, n, out);
 }

@@ -28,13 +28,38 @@
 /* Rows per warp (R) and items in flight per lane (U) for NC columns: the trait's values for
  * decode (NC = 1); with more columns the accumulators and x values need the registers and
  * the weight read is shared by the columns, so one row per warp and half the unroll (>= 2).
+ * A GLU warp reads the same row of the gate and of the up weight (R = 2) with the unroll
+ * scaled so it has as many bytes in flight as the plain decode kernel.
  * With these every variant compiles without spills and within 128 registers (>= 16 warps
  * per SM). No min-blocks in __launch_bounds__: with one, nvcc schedules for the cap and
  * spent up to 255 registers (Q4_K, NC = 8). Check `-Xptxas -v` after any change here. */
-template <class T, int NC>
+template <class T, int NC, bool GLU = false>
 struct GemvShape {
-    static constexpr int R = NC == 1 ? T::ROWS : 1;
-    static constexpr int U = NC == 1 ? T::UNROLL : T::UNROLL / 2 > 2 ? T::UNROLL / 2 : 2;
+    static constexpr int R = GLU ? 2 : NC == 1 ? T::ROWS : 1;
+    static constexpr int U = GLU ? (T::UNROLL * T::ROWS / 2 > 1 ? T::UNROLL * T::ROWS / 2 : 1)
+                             : NC == 1 ? T::UNROLL
+                             : T::UNROLL / 2 > 2 ? T::UNROLL / 2 : 2;
+    static constexpr int RO = GLU ? 1 : R; /* output rows per warp */
+};
+
+/* One weight of a launch. The parts of matmul_multi (q, k, v of a layer) share x, the type
+ * and `in`; blocks [block0, the next part's block0) serve this part. A GLU launch has one
+ * part whose rows pair with the same rows of up_W. */
+struct GemvPart {
+    const uint8_t *W;
+    float *y;
+    const float *bias;
+    int out;
+    int block0;
+};
+
+struct GemvArgs {
+    GemvPart p[WP_MATMUL_MAX_PARTS];
+    int count;
+    int accumulate;      /* y += result */
+    const uint8_t *up_W; /* GLU only */
+    size_t row_bytes;
+    int in;
 };
 
 /* Dot of one dequantized item of R rows (v[r]) with NC columns of x at element e0 of the
@@ -83,31 +108,53 @@ __device__ __forceinline__ void gemv_item_fma(const float (*v)[T::NRUN * T::RUNL
     }
 }
 
-/* One warp per R consecutive output rows of W (row_bytes apart), NC columns of x/y
- * (R, U: GemvShape). Items are walked lane, lane + 32, ...: U of them per row are loaded
- * before any is used, so a warp has U * R wide loads per lane in flight; for a 2048-wide
- * row that is the whole row, one memory round trip. Rows past `out` (the last warp's tail)
- * read row out - 1 again and are not stored, so all lanes stay in the shuffles. */
-template <class T, int NC, bool XV>
+/* One warp per R consecutive output rows of a part's W, NC columns of x/y (R, U:
+ * GemvShape). Items are walked lane, lane + 32, ...: U of them per row are loaded before
+ * any is used, so a warp has U * R wide loads per lane in flight; for a 2048-wide row that
+ * is the whole row, one memory round trip. Rows past `out` (the last warp's tail) read row
+ * out - 1 again and are not stored, so all lanes stay in the shuffles. GLU (NC = 1): row q
+ * of gate and of up in one warp, y[q] = silu(gate) * up. */
+template <class T, int NC, bool XV, bool GLU>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
-matmul_gemv_kernel(const uint8_t *__restrict__ W, size_t row_bytes, int in, int out,
-                   const float *__restrict__ x, float *__restrict__ y,
-                   const float *__restrict__ bias)
+matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
 {
     constexpr int NV = T::NRUN * T::RUNLEN;
-    constexpr int U = GemvShape<T, NC>::U;
-    constexpr int R = GemvShape<T, NC>::R;
+    constexpr int U = GemvShape<T, NC, GLU>::U;
+    constexpr int R = GemvShape<T, NC, GLU>::R;
+    constexpr int RO = GemvShape<T, NC, GLU>::RO;
+    /* the part of this block, picked with constant indices (a run-time index into the
+     * parameter struct would copy it to local memory) */
+    const uint8_t *W = a.p[0].W;
+    float *y = a.p[0].y;
+    const float *bias = a.p[0].bias;
+    int out = a.p[0].out, block0 = 0;
+#pragma unroll
+    for (int i = 1; i < WP_MATMUL_MAX_PARTS; i++)
+        if (i < a.count && (int)blockIdx.x >= a.p[i].block0) {
+            W = a.p[i].W;
+            y = a.p[i].y;
+            bias = a.p[i].bias;
+            out = a.p[i].out;
+            block0 = a.p[i].block0;
+        }
+    const int in = a.in;
+    const size_t row_bytes = a.row_bytes;
     const int lane = threadIdx.x & 31;
-    const int row0 = (blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5)) * R;
+    const int row0 = (((int)blockIdx.x - block0) * GEMV_WARPS + (threadIdx.x >> 5)) * RO;
     if (row0 >= out)
         return; /* whole warps only: no block-wide barrier below */
     const size_t col0 = (size_t)blockIdx.y * NC;
     x += col0 * in;
     y += col0 * out;
     const uint8_t *wr[R];
+    if constexpr (GLU) {
+        wr[0] = W + (size_t)row0 * row_bytes;
+        wr[1] = a.up_W + (size_t)row0 * row_bytes;
+    } else {
 #pragma unroll
-    for (int q = 0; q < R; q++)
-        wr[q] = W + (size_t)(row0 + q < out ? row0 + q : out - 1) * row_bytes;
+        for (int q = 0; q < R; q++)
+            wr[q] = W + (size_t)(row0 + q < out ? row0 + q : out - 1) * row_bytes;
+    }
     const int n_items = (in / T::QK) * T::TPB;
     const int sub = lane % T::TPB; /* constant per lane: TPB divides 32 */
     const int e_sub = T::start(sub);
@@ -144,6 +191,12 @@ matmul_gemv_kernel(const uint8_t *__restrict__ W, size_t row_bytes, int in, int 
             }
         }
     }
+    if constexpr (GLU) {
+        const float g = warp_sum(acc[0][0]), u = warp_sum(acc[1][0]);
+        if (lane == 0)
+            y[row0] = g / (1.0f + expf(-g)) * u;
+        return;
+    }
     /* lane q * NC + c writes row row0 + q, column c */
     float mine = 0.0f;
 #pragma unroll
@@ -155,40 +208,55 @@ matmul_gemv_kernel(const uint8_t *__restrict__ W, size_t row_bytes, int in, int 
                 mine = s;
         }
     const int row = row0 + lane / NC;
-    if (lane < R * NC && row < out)
-        y[(size_t)(lane % NC) * out + row] = bias ? mine + __ldg(bias + row) : mine;
+    if (lane < R * NC && row < out) {
+        float *dst = y + (size_t)(lane % NC) * out + row;
+        const float v = bias ? mine + __ldg(bias + row) : mine;
+        *dst = a.accumulate ? *dst + v : v;
+    }
+}
+
+/* gate[i] = silu(gate[i]) * up[i]: the GLU of columns the fused kernel does not take. */
+__global__ void matmul_glu_kernel(float *__restrict__ gate, const float *__restrict__ up,
+                                  size_t count)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count;
+         i += (size_t)gridDim.x * blockDim.x) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + expf(-g)) * up[i];
+    }
 }
 
 // ----------------------------------------------------------------------------------------
 // Launchers
 
-/* Launch the tile kernel with NC columns over n_tiles tiles starting at column col0. */
-template <class T, int NC>
-static void gemv_launch_nc(cudaStream_t st, const uint8_t *W, size_t row_bytes, int in, int out,
-                           const float *x, float *y, const float *bias, int n_tiles, bool xv,
+
+/* Launch the NC-column kernel over n_tiles tiles from column col0, for every part of a. */
+template <class T, int NC, bool GLU>
+static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_tiles, bool xv,
                            int col0)
 {
-    const int rows_per_block = GEMV_WARPS * GemvShape<T, NC>::R;
-    dim3 grid((unsigned)((out + rows_per_block - 1) / rows_per_block), (unsigned)n_tiles);
-    x += (size_t)col0 * in;
-    y += (size_t)col0 * out;
+    const int rows_per_block = GEMV_WARPS * GemvShape<T, NC, GLU>::RO;
+    int blocks = 0;
+    for (int i = 0; i < a.count; i++) {
+        a.p[i].block0 = blocks;
+        blocks += (a.p[i].out + rows_per_block - 1) / rows_per_block;
+        a.p[i].y += (size_t)col0 * a.p[i].out;
+    }
+    x += (size_t)col0 * a.in;
+    const dim3 grid((unsigned)blocks, (unsigned)n_tiles);
     if (xv)
-        matmul_gemv_kernel<T, NC, true><<<grid, GEMV_WARPS * 32, 0, st>>>(W, row_bytes, in, out, x, y, bias);
+        matmul_gemv_kernel<T, NC, true, GLU><<<grid, GEMV_WARPS * 32, 0, st>>>(a, x);
     else
-        matmul_gemv_kernel<T, NC, false><<<grid, GEMV_WARPS * 32, 0, st>>>(W, row_bytes, in, out, x, y, bias);
+        matmul_gemv_kernel<T, NC, false, GLU><<<grid, GEMV_WARPS * 32, 0, st>>>(a, x);
 }
 
 /* All n columns: full tiles of 8, then one launch for the remaining 1..7. */
 template <class T>
-static int gemv_launch(cudaStream_t st, const wp_tensor *w, const float *x, float *y, int n,
-                       const float *bias, bool xv)
+static int gemv_launch(cudaStream_t st, const GemvArgs &a, const float *x, int n, bool xv)
 {
-    const uint8_t *W = (const uint8_t *)w->data;
-    const size_t row_bytes = (size_t)wrk_ops_row_bytes(w);
-    const int in = (int)w->ne[0], out = (int)w->ne[1];
     const int full = n / GEMV_MAXCOLS, rest = n % GEMV_MAXCOLS;
     if (full > 0) {
-        gemv_launch_nc<T, 8>(st, W, row_bytes, in, out, x, y, bias, full, xv, 0);
+        gemv_launch_nc<T, 8, false>(st, a, x, full, xv, 0);
         int rc = wrk_cuda_launch_check("matmul gemv");
         if (rc)
             return rc;
@@ -196,13 +264,13 @@ static int gemv_launch(cudaStream_t st, const wp_tensor *w, const float *x, floa
     const int c0 = full * GEMV_MAXCOLS;
     switch (rest) {
     case 0: return 0;
-    case 1: gemv_launch_nc<T, 1>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
-    case 2: gemv_launch_nc<T, 2>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
-    case 3: gemv_launch_nc<T, 3>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
-    case 4: gemv_launch_nc<T, 4>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
-    case 5: gemv_launch_nc<T, 5>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
-    case 6: gemv_launch_nc<T, 6>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
-    default: gemv_launch_nc<T, 7>(st, W, row_bytes, in, out, x, y, bias, 1, xv, c0); break;
+    case 1: gemv_launch_nc<T, 1, false>(st, a, x, 1, xv, c0); break;
+    case 2: gemv_launch_nc<T, 2, false>(st, a, x, 1, xv, c0); break;
+    case 3: gemv_launch_nc<T, 3, false>(st, a, x, 1, xv, c0); break;
+    case 4: gemv_launch_nc<T, 4, false>(st, a, x, 1, xv, c0); break;
+    case 5: gemv_launch_nc<T, 5, false>(st, a, x, 1, xv, c0); break;
+    case 6: gemv_launch_nc<T, 6, false>(st, a, x, 1, xv, c0); break;
+    default: gemv_launch_nc<T, 7, false>(st, a, x, 1, xv, c0); break;
     }
     return wrk_cuda_launch_check("matmul gemv");
 }
@@ -212,54 +280,154 @@ static inline bool aligned16(const void *p)
     return ((uintptr_t)p & 15u) == 0;
 }
 
+/* Call fn with (a value of) the trait that reads weights of this type: 16-byte loads for
+ * the float types when the rows allow them (wv: data 16-byte aligned). */
+template <class Fn>
+static int with_trait(uint32_t type, bool wv, uint64_t in, Fn &&fn)
+{
+    switch (type) {
+    case WP_DTYPE_F32: return (wv && in % 4 == 0) ? fn(TraitF32V{}) : fn(TraitF32S{});
+    case WP_DTYPE_F16: return (wv && in % 8 == 0) ? fn(TraitF16V{}) : fn(TraitF16S{});
+    case WP_DTYPE_BF16: return (wv && in % 8 == 0) ? fn(TraitBF16V{}) : fn(TraitBF16S{});
+    case WP_DTYPE_Q8_0: return fn(TraitQ8_0{});
+    case WP_DTYPE_Q4_0: return fn(TraitQ4_0{});
+    case WP_DTYPE_Q4_K: return fn(TraitQ4_K{});
+    case WP_DTYPE_Q6_K: return fn(TraitQ6_K{});
+    default: return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "unsupported type %u", type);
+    }
+}
+
+/* The alignment the GEMV's loads need (4 for F32 rows, 2 for the f16 fields elsewhere, 16
+ * for Q4_K); *wv = the data allows 16-byte loads. */
+static int gemv_check_weight(const wp_tensor *w, const float *x, bool *wv)
+{
+    const char *name = w->name ? w->name : "(unnamed)";
+    if (((uintptr_t)w->data & (w->type == WP_DTYPE_F32 ? 3u : 1u)) != 0 || ((uintptr_t)x & 3u))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "matmul %s: misaligned weight data %p or x %p", name, w->data,
+                         (const void *)x);
+    *wv = aligned16(w->data);
+    if (w->type == WP_DTYPE_Q4_K && !*wv)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "matmul %s: Q4_K data must be 16-byte aligned in device memory", name);
+    return 0;
+}
+
+static int matmul_error_prefix(int rc, const wp_tensor *w, int n)
+{
+    if (rc)
+        wrk_error_prefix("matmul %s (type %u, %llux%llu, n=%d): ", w->name ? w->name : "(unnamed)",
+                         w->type, (unsigned long long)w->ne[0], (unsigned long long)w->ne[1], n);
+    return rc;
+}
+
+/* Parts already checked: consecutive parts that the GEMV serves with the same trait go into
+ * one launch; prefill sizes go to cuBLAS one part at a time. */
+static int matmul_parts(const wp_host *host, const wp_matmul_part *parts, int count,
+                        const float *x, int n, bool accumulate)
+{
+    const cudaStream_t st = wrk_stream(host);
+    /* float4 x loads need every column start aligned: base aligned and in % 4 == 0 */
+    const uint64_t in = parts[0].w->ne[0];
+    const bool xv = aligned16(x) && in % 4 == 0;
+    for (int i = 0; i < count;) {
+        const wp_tensor *w = parts[i].w;
+        int rc;
+        if (wrk_cuda_gemm_takes(host, w, n)) {
+            rc = wrk_cuda_gemm(host, w, x, parts[i].y, n, parts[i].bias, accumulate);
+            if (rc)
+                return matmul_error_prefix(rc, w, n);
+            i++;
+            continue;
+        }
+        bool wv;
+        if ((rc = gemv_check_weight(w, x, &wv)) != 0)
+            return matmul_error_prefix(rc, w, n);
+        GemvArgs a = {};
+        a.accumulate = accumulate;
+        a.row_bytes = (size_t)wrk_ops_row_bytes(w);
+        a.in = (int)in;
+        int j = i;
+        for (; j < count; j++) {
+            const wp_tensor *wj = parts[j].w;
+            bool wvj;
+            if (j > i && (wj->type != w->type || wrk_cuda_gemm_takes(host, wj, n)))
+                break;
+            if ((rc = gemv_check_weight(wj, x, &wvj)) != 0)
+                return matmul_error_prefix(rc, wj, n);
+            if (wvj != wv)
+                break;
+            a.p[j - i] = GemvPart{(const uint8_t *)wj->data, parts[j].y, parts[j].bias,
+                                  (int)wj->ne[1], 0};
+        }
+        a.count = j - i;
+        rc = with_trait(w->type, wv, in,
+                        [&](auto t) { return gemv_launch<decltype(t)>(st, a, x, n, xv); });
+        if (rc)
+            return matmul_error_prefix(rc, w, n);
+        i = j;
+    }
+    return 0;
+}
+
 extern "C" int wrk_cuda_matmul(const wp_host *host, const wp_tensor *w, const float *x, float *y,
                                int n, const float *bias)
 {
     int rc = wrk_ops_check_matmul(w, x, y, n);
     if (rc || n == 0)
         return rc;
+    const wp_matmul_part part = {w, y, bias};
+    return matmul_parts(host, &part, 1, x, n, false);
+}
+
+extern "C" int wrk_cuda_matmul_multi(const wp_host *host, const wp_matmul_part *parts, int count,
+                                     const float *x, int n, unsigned flags)
+{
+    int rc = wrk_ops_check_matmul_multi(parts, count, x, n, flags);
+    if (rc || n == 0)
+        return rc;
+    return matmul_parts(host, parts, count, x, n, (flags & WP_MATMUL_ACCUMULATE) != 0);
+}
+
+/* Decode (n = 1, both weights of one type for the GEMV): one launch computes both rows and
+ * the activation. Otherwise two products and an element-wise pass. */
+extern "C" int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor *w_gate,
+                                   const wp_tensor *w_up, const float *x, float *out, float *tmp,
+                                   int n)
+{
+    int rc = wrk_ops_check_matmul_glu(act, w_gate, w_up, x, out, tmp, n);
+    if (rc || n == 0)
+        return rc;
     const cudaStream_t st = wrk_stream(host);
-    const uint64_t in = w->ne[0];
-    /* float4 x loads need every column start aligned: base aligned and in % 4 == 0 */
-    const bool xv = aligned16(x) && in % 4 == 0;
-    const bool wv = aligned16(w->data);
-    const char *name = w->name ? w->name : "(unnamed)";
-    /* element loads need natural alignment: 4 for F32 rows, 2 for the f16 fields elsewhere */
-    if (((uintptr_t)w->data & (w->type == WP_DTYPE_F32 ? 3u : 1u)) != 0 || ((uintptr_t)x & 3u))
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                         "matmul %s: misaligned weight data %p or x %p", name, w->data,
-                         (const void *)x);
-    if (wrk_cuda_gemm_takes(host, w, n))
-        return wrk_cuda_gemm(host, w, x, y, n, bias);
-    switch (w->type) {
-    case WP_DTYPE_F32:
-        rc = (wv && in % 4 == 0) ? gemv_launch<TraitF32V>(st, w, x, y, n, bias, xv)
-                                 : gemv_launch<TraitF32S>(st, w, x, y, n, bias, xv);
-        break;
-    case WP_DTYPE_F16:
-        rc = (wv && in % 8 == 0) ? gemv_launch<TraitF16V>(st, w, x, y, n, bias, xv)
-                                 : gemv_launch<TraitF16S>(st, w, x, y, n, bias, xv);
-        break;
-    case WP_DTYPE_BF16:
-        rc = (wv && in % 8 == 0) ? gemv_launch<TraitBF16V>(st, w, x, y, n, bias, xv)
-                                 : gemv_launch<TraitBF16S>(st, w, x, y, n, bias, xv);
-        break;
-    case WP_DTYPE_Q8_0: rc = gemv_launch<TraitQ8_0>(st, w, x, y, n, bias, xv); break;
-    case WP_DTYPE_Q4_0: rc = gemv_launch<TraitQ4_0>(st, w, x, y, n, bias, xv); break;
-    case WP_DTYPE_Q4_K:
-        if (!wv)
-            return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                             "matmul %s: Q4_K data must be 16-byte aligned in device memory",
-                             name);
-        rc = gemv_launch<TraitQ4_K>(st, w, x, y, n, bias, xv);
-        break;
-    case WP_DTYPE_Q6_K: rc = gemv_launch<TraitQ6_K>(st, w, x, y, n, bias, xv); break;
-    default:
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "matmul %s: unsupported type %u", name,
-                         w->type);
+    const uint64_t in = w_gate->ne[0];
+    bool fused = n == 1 && w_gate->type == w_up->type && !wrk_cuda_gemm_takes(host, w_gate, n);
+    bool wv_g = false, wv_u = false;
+    if (fused) {
+        if ((rc = gemv_check_weight(w_gate, x, &wv_g)) != 0)
+            return matmul_error_prefix(rc, w_gate, n);
+        if ((rc = gemv_check_weight(w_up, x, &wv_u)) != 0)
+            return matmul_error_prefix(rc, w_up, n);
+        fused = wv_g == wv_u;
     }
-    if (rc)
-        wrk_error_prefix("matmul %s (type %u, %llux%llu, n=%d): ", name, w->type,
-                         (unsigned long long)w->ne[0], (unsigned long long)w->ne[1], n);
-    return rc;
+    if (fused) {
+        GemvArgs a = {};
+        a.p[0] = GemvPart{(const uint8_t *)w_gate->data, out, NULL, (int)w_gate->ne[1], 0};
+        a.count = 1;
+        a.up_W = (const uint8_t *)w_up->data;
+        a.row_bytes = (size_t)wrk_ops_row_bytes(w_gate);
+        a.in = (int)in;
+        const bool xv = aligned16(x) && in % 4 == 0;
+        rc = with_trait(w_gate->type, wv_g, in, [&](auto t) {
+            gemv_launch_nc<decltype(t), 1, true>(st, a, x, 1, xv, 0);
+            return wrk_cuda_launch_check("matmul glu");
+        });
+        return matmul_error_prefix(rc, w_gate, n);
+    }
+    if ((rc = wrk_cuda_matmul(host, w_gate, x, out, n, NULL)) != 0 ||
+        (rc = wrk_cuda_matmul(host, w_up, x, tmp, n, NULL)) != 0)
+        return rc;
+    const size_t count = (size_t)n * w_gate->ne[1];
+    const size_t blocks = (count + 255) / 256;
+    matmul_glu_kernel<<<(unsigned)(blocks < 8192 ? blocks : 8192), 256, 0, st>>>(out, tmp, count);
+    return wrk_cuda_launch_check("matmul glu");
 }

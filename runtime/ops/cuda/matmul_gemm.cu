@@ -77,17 +77,17 @@ static const char *cublas_status_name(cublasStatus_t s)
 /* F32 prefill: column-major view y^T(out x n) = W(row-major out x in)^T-view * x^T, i.e.
  * SGEMM(T, N) with lda = ldb = in, ldc = out; fp32 math. */
 static int sgemm_launch(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
-                        const float *bias)
+                        const float *bias, float beta)
 {
     cublasHandle_t h = (cublasHandle_t)host->cublas;
     const int in = (int)w->ne[0], out = (int)w->ne[1];
-    const float one = 1.0f, zero = 0.0f;
+    const float one = 1.0f;
     cublasStatus_t s = cublasSetStream(h, wrk_stream(host));
     if (s == CUBLAS_STATUS_SUCCESS)
         s = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH); /* no TF32 */
     if (s == CUBLAS_STATUS_SUCCESS)
         s = cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, (const float *)w->data,
-                        in, x, in, &zero, y, out);
+                        in, x, in, &beta, y, out);
     if (s != CUBLAS_STATUS_SUCCESS)
         return wrk_error(CUDA_ERROR_INFERENCE_FAILED, "matmul %s (F32 %dx%d, n=%d): cublasSgemm: %s",
                          w->name ? w->name : "(unnamed)", in, out, n, cublas_status_name(s));
@@ -99,7 +99,7 @@ static int sgemm_launch(const wp_host *host, const wp_tensor *w, const float *x,
  * y = W*hi + W*lo by two cublasGemmEx with fp32 accumulation. Limitation: |x| beyond the
  * f16 range (65504) overflows on F16 weights. */
 static int gemmex_launch(const wp_host *host, const wp_tensor *w, const float *x, float *y,
-                         int n, const float *bias)
+                         int n, const float *bias, float beta)
 {
     const bool bf = w->type == WP_DTYPE_BF16;
     const int in = (int)w->ne[0], out = (int)w->ne[1];
@@ -121,13 +121,13 @@ static int gemmex_launch(const wp_host *host, const wp_tensor *w, const float *x
     if (!rc) {
         cublasHandle_t h = (cublasHandle_t)host->cublas;
         const cudaDataType_t t = bf ? CUDA_R_16BF : CUDA_R_16F;
-        const float one = 1.0f, zero = 0.0f;
+        const float one = 1.0f;
         cublasStatus_t s = cublasSetStream(h, st);
         if (s == CUBLAS_STATUS_SUCCESS)
             s = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
         if (s == CUBLAS_STATUS_SUCCESS)
             s = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w->data, t, in, hi, t,
-                             in, &zero, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F,
+                             in, &beta, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F,
                              CUBLAS_GEMM_DEFAULT);
         if (s == CUBLAS_STATUS_SUCCESS)
             s = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w->data, t, in, lo, t,
@@ -158,9 +158,11 @@ extern "C" int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int 
     }
 }
 
+/* accumulate: beta = 1 on the first product, so y += x W^T (+ bias). */
 extern "C" int wrk_cuda_gemm(const wp_host *host, const wp_tensor *w, const float *x, float *y,
-                             int n, const float *bias)
+                             int n, const float *bias, int accumulate)
 {
-    return w->type == WP_DTYPE_F32 ? sgemm_launch(host, w, x, y, n, bias)
-                                   : gemmex_launch(host, w, x, y, n, bias);
+    const float beta = accumulate ? 1.0f : 0.0f;
+    return w->type == WP_DTYPE_F32 ? sgemm_launch(host, w, x, y, n, bias, beta)
+                                   : gemmex_launch(host, w, x, y, n, bias, beta);
 }

@@ -70,3 +70,29 @@ int wrk_host_attention(const wp_host *host, const wp_attention_params *p, const 
     free(score);
     return 0;
 }
+
+/* The host set needs no work buffer: the decode step is attention of one token at *pos. */
+int wrk_host_attention_decode_work(const wp_host *host, const wp_attention_params *p,
+                                   size_t *bytes)
+{
+    (void)host;
+    if (!bytes)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL bytes");
+    if (!p)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL params");
+    *bytes = 0;
+    return 0;
+}
+
+int wrk_host_attention_decode(const wp_host *host, const wp_attention_params *p,
+                              const int32_t *pos, const float *q, const float *k, const float *v,
+                              float *k_cache, float *v_cache, float *out, void *work)
+{
+    int rc = wrk_ops_check_attention_decode(p, pos, q, k, v, k_cache, v_cache, out, work, 0);
+    if (rc)
+        return rc;
+    wp_attention_params one = *p;
+    one.n_tokens = 1;
+    one.pos = *pos;
+    return wrk_host_attention(host, &one, q, k, v, k_cache, v_cache, out);
+}

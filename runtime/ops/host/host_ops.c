@@ -74,10 +74,42 @@ static int host_synchronize(const wp_host *host)
     return 0;
 }
 
+/* Graphs are a CUDA feature: the host set runs every op as it is called. */
+static int host_graph_begin(const wp_host *host)
+{
+    (void)host;
+    return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "graph_begin: the host backend has no graphs");
+}
+
+static int host_graph_end(const wp_host *host, void **graph)
+{
+    (void)host;
+    if (graph)
+        *graph = NULL;
+    return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "graph_end: the host backend has no graphs");
+}
+
+static int host_graph_launch(const wp_host *host, void *graph)
+{
+    (void)host;
+    (void)graph;
+    return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "graph_launch: the host backend has no graphs");
+}
+
+static void host_graph_free(const wp_host *host, void *graph)
+{
+    (void)host;
+    (void)graph;
+}
+
 static const wp_ops host_ops = {
     WORKER_PLUGIN_ABI_MAJOR, WORKER_PLUGIN_ABI_MINOR, sizeof(wp_ops),
     wrk_host_matmul, wrk_host_get_rows, wrk_host_attention, host_add, host_rms_norm,
     host_to_host, host_from_host, host_synchronize,
+    /* ABI 1.1 */
+    wrk_host_matmul_multi, wrk_host_matmul_glu, wrk_host_get_rows_dev,
+    wrk_host_attention_decode_work, wrk_host_attention_decode,
+    host_graph_begin, host_graph_end, host_graph_launch, host_graph_free,
 };
 
 const wp_ops *wrk_ops_host(void)

@@ -1,0 +1,61 @@
+/*
+ * llama_decode.c - the decode step (one token): the same blocks as prefill, with the token
+ * id and the position read from backend memory (c->step) by get_rows_dev, rope_qk_dev and
+ * attention_decode, so that on CUDA the whole step (~8 launches per layer) is recorded once
+ * per cache as a graph and replayed with one launch per token. The host backend, and CUDA
+ * with WORKER_CUDA_GRAPH=0 or after a failed capture, run the same ops one by one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llama.h"
+
+/* The step's ops; nothing here depends on the token or the position except through
+ * c->step, so a recording of them is valid for every step of this cache. */
+static int llama_decode_ops(const llama_model *m, llama_kv *c)
+{
+    const wp_host *h = m->host;
+    const int d = (int)m->hp.n_embd;
+    LLAMA_TRY(h->ops->get_rows_dev(h, &m->tok_embd, c->step, 1, c->x));
+    for (uint32_t il = 0; il < m->hp.n_layer; il++)
+        LLAMA_TRY(llama_block(m, c, il, 1, 0, c->step + 1));
+    LLAMA_TRY(h->ops->rms_norm(h, c->x, m->output_norm.data, c->xb, 1, d, m->hp.rms_eps));
+    return h->ops->matmul(h, &m->output, c->xb, c->logits, 1, NULL);
+}
+
+/* Record the step. A failure (an op that cannot be recorded, or one that failed) leaves
+ * nothing run and switches this cache to op by op for good: the next call runs the ops
+ * directly, where a real error is reported as such. */
+static void llama_decode_capture(const llama_model *m, llama_kv *c)
+{
+    const wp_host *h = m->host;
+    int rc = h->ops->graph_begin(h);
+    if (rc == 0) {
+        const int rc_ops = llama_decode_ops(m, c);
+        rc = h->ops->graph_end(h, &c->graph);
+        if (rc_ops)
+            rc = rc_ops;
+    }
+    if (rc || !c->graph) {
+        h->ops->graph_free(h, c->graph);
+        c->graph = NULL;
+        c->graph_off = 1;
+        h->log(h, WP_LOG_WARN,
+               "llama: the decode step could not be captured as a graph (code %d); running "
+               "it op by op", rc);
+    }
+}
+
+int llama_decode(llama_model *m, llama_kv *c, int32_t token, int pos, float *logits)
+{
+    const wp_host *h = m->host;
+    const int32_t step[2] = { token, pos };
+    LLAMA_TRY(h->ops->from_host(h, c->step, step, sizeof step));
+    if (!c->graph && !c->graph_off)
+        llama_decode_capture(m, c);
+    if (c->graph)
+        LLAMA_TRY(h->ops->graph_launch(h, c->graph));
+    else
+        LLAMA_TRY(llama_decode_ops(m, c));
+    return h->ops->to_host(h, logits, c->logits, (size_t)m->hp.n_vocab * sizeof(float));
+}
