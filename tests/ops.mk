@@ -3,6 +3,7 @@
 #  test_ops_cuda: every CUDA op against the reference set (exits 77 without a GPU).
 #  test_ops_fused_host / _cuda: the ABI 1.1 ops (fused products, decode step, graphs).
 #  bench_gemv:    decode GEMV timings on the device (run by hand, not part of TESTS).
+#  bench_gemm:    prefill (n = 512) matmul timings on the device (likewise).
 check_PROGRAMS += tests/ops/test_ops_host
 TESTS += tests/ops/test_ops_host
 tests_ops_test_ops_host_SOURCES = tests/ops/test_ops_host.c tests/ops/ops_testutil.c \
@@ -43,4 +44,11 @@ tests_ops_bench_gemv_SOURCES = tests/ops/bench_gemv.c tests/ops/ops_cudahost.c \
 tests_ops_bench_gemv_CFLAGS = $(AM_CFLAGS)
 tests_ops_bench_gemv_LDADD = runtime/libwrk.la -L$(CUDA_LIBDIR) $(CUDA_LIBS)
 tests_ops_bench_gemv_LDFLAGS = -no-install $(WRK_LINK_FLAGS)
+
+noinst_PROGRAMS += tests/ops/bench_gemm
+tests_ops_bench_gemm_SOURCES = tests/ops/bench_gemm.c tests/ops/ops_cudahost.c \
+	tests/ops/ops_cudahost.h
+tests_ops_bench_gemm_CFLAGS = $(AM_CFLAGS)
+tests_ops_bench_gemm_LDADD = runtime/libwrk.la -L$(CUDA_LIBDIR) $(CUDA_LIBS)
+tests_ops_bench_gemm_LDFLAGS = -no-install $(WRK_LINK_FLAGS)
 endif

@@ -73,6 +73,79 @@ static void host_free(const wp_host *host, void *ptr)
     if (rt && ptr) wrk_vram_free(rt->model->ctx->acc, ptr);
 }
 
+/* --- the kernel library's scratch (ABI 1.1) --- */
+
+/* Scratch sizes are rounded up to this, so the buffer settles after a few calls of the
+ * first prefill (x copies plus a weight chunk of up to 64 MiB, matmul_gemm.cu) instead of
+ * growing, with a full synchronisation each time, for every larger shape. */
+#define WRK_SCRATCH_QUANTUM ((size_t)16 << 20)
+
+static size_t scratch_round(size_t bytes)
+{
+    size_t r = (bytes + WRK_SCRATCH_QUANTUM - 1) / WRK_SCRATCH_QUANTUM * WRK_SCRATCH_QUANTUM;
+    return r >= bytes ? r : bytes; /* the rounding overflowed: exact (and surely refused) */
+}
+
+/* Wait for the work queued on the context's stream. Every op of the library runs on that
+ * stream, so afterwards nothing can still read or write the scratch buffer. The library's
+ * own synchronize is that wait on CUDA and a no-op on the host backend (ops run at once). */
+static int scratch_drain(const wp_host *host)
+{
+    return host->ops && host->ops->synchronize ? host->ops->synchronize(host) : 0;
+}
+
+/* One buffer reused by every call: returned as is when big enough. A larger request waits
+ * for the queued work (it may still use the old buffer), frees the old buffer first (its
+ * memory may be what the new one needs) and allocates the rounded size, or, when that is
+ * refused, the exact size. Not thread-safe: like the stream, one thread drives a model. */
+static void *host_scratch(const wp_host *host, size_t bytes)
+{
+    wrk_model_rt *rt = rt_of(host);
+    wrk_accountant *acc;
+    size_t want;
+    int rc;
+    if (!rt) {
+        wrk_error(CUDA_ERROR_INVALID_PARAMETER, "host->scratch: invalid host table");
+        return NULL;
+    }
+    if (bytes == 0) bytes = 1; /* still a valid, distinct buffer */
+    if (rt->scratch && rt->scratch_bytes >= bytes) return rt->scratch;
+
+    acc = rt->model->ctx->acc;
+    if (rt->scratch) {
+        if ((rc = scratch_drain(host)) != 0) {
+            wrk_error_prefix("ops scratch: waiting for queued work before growing to %zu "
+                             "bytes: ", bytes);
+            return NULL; /* the old buffer stays; unload frees it */
+        }
+        wrk_vram_free(acc, rt->scratch);
+        rt->scratch = NULL;
+        rt->scratch_bytes = 0;
+    }
+    want = scratch_round(bytes);
+    rt->scratch = wrk_vram_alloc(acc, want, WP_MEM_SCRATCH, "ops scratch");
+    if (!rt->scratch && want > bytes) {
+        want = bytes;
+        rt->scratch = wrk_vram_alloc(acc, want, WP_MEM_SCRATCH, "ops scratch");
+    }
+    if (!rt->scratch) return NULL; /* the accountant's detail names the size and free memory */
+    rt->scratch_bytes = want;
+    wrk_log(WRK_LOG_DEBUG, "model", "ops scratch: %zu bytes (asked for %zu)", want, bytes);
+    return rt->scratch;
+}
+
+void wrk_model_free_scratch(CudaModel *m)
+{
+    wrk_model_rt *rt = m ? m->host.runtime : NULL;
+    if (!rt || !rt->scratch) return;
+    /* A failed wait means a broken context: nothing runs any more, so free regardless. */
+    if (scratch_drain(&m->host) != 0)
+        wrk_log(WRK_LOG_WARN, "model", "freeing the ops scratch: %s", wrk_error_detail());
+    wrk_vram_free(m->ctx->acc, rt->scratch);
+    rt->scratch = NULL;
+    rt->scratch_bytes = 0;
+}
+
 /* --- metadata --- */
 
 static const gguf_file *gguf_of(const wp_host *host)
@@ -321,6 +394,7 @@ int wrk_model_host_init(CudaModel *m, wrk_model_rt *rt)
     h->tensor_exists = host_tensor_exists;
     h->tensor_load = host_tensor_load;
     h->ops = ctx->backend == WP_BACKEND_CUDA ? wrk_ops_cuda() : wrk_ops_host();
+    h->scratch = host_scratch;
     if (!h->ops)
         return wrk_error(CUDA_ERROR_MODEL_LOAD_FAILED,
                          "no kernel library for the %s backend (built without CUDA?)",

@@ -39,6 +39,8 @@ typedef struct wrk_model_rt {
     uint64_t bytes_done;
     int last_percent;
     char component[80];          /* "plugin:<name>" for log lines */
+    void *scratch;               /* host->scratch's buffer (WP_MEM_SCRATCH), NULL until used */
+    size_t scratch_bytes;        /* its size */
 } wrk_model_rt;
 
 /** Fill m->host for m->ctx (callbacks of model_host.c, ops for the backend). */
@@ -46,6 +48,10 @@ int wrk_model_host_init(CudaModel *m, wrk_model_rt *rt);
 
 /** Free every tensor recorded in m->tensors (and the records). */
 void wrk_model_free_tensors(CudaModel *m);
+
+/** Free the kernel library's scratch (host->scratch) once queued work is done; a no-op when
+ *  none was taken. Before the unload's accounting check, so it does not count as a leak. */
+void wrk_model_free_scratch(CudaModel *m);
 
 /* --- weight upload: copy n bytes of the mapping into backend memory --- */
 

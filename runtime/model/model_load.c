@@ -148,6 +148,7 @@ static void model_release(CudaModel *m)
 #endif
     if (m->plugin && m->plugin_model) m->plugin->unload(m->plugin_model);
     m->plugin_model = NULL;
+    wrk_model_free_scratch(m);
     wrk_model_free_tensors(m);
     if (m->tokenizer) wrk_tokenizer_free(m->tokenizer);
     m->tokenizer = NULL;

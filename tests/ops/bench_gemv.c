@@ -40,26 +40,6 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Random bytes on the device, generated on the host in one buffer. */
-static void fill_random(void *d, size_t bytes, uint64_t seed)
-{
-    uint64_t *h = malloc(bytes + 8);
-    if (!h) {
-        fprintf(stderr, "out of host memory\n");
-        exit(1);
-    }
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < bytes / 8 + 1; i++) {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        /* keep f16 exponents away from Inf/NaN so F16 rows stay finite (0x3bff mask) */
-        h[i] = s & 0xbbffbbffbbffbbffull;
-    }
-    tu_upload(d, h, bytes);
-    free(h);
-}
-
 /* Median µs per call of a graph of `calls` back-to-back matmuls cycling the copies;
  * < 0 when capture or replay failed (detail in wrk_error or printed). */
 static double graph_us(const wp_host *host, const wp_tensor *w, int copies, const float *x,
@@ -119,7 +99,7 @@ static void bench(const wp_host *host, uint32_t type, int out, int in, int n, in
     for (int c = 0; c < copies; c++) {
         w[c] = (wp_tensor){"bench", type, 2, {(uint64_t)in, (uint64_t)out, 1, 1}, bytes, NULL};
         w[c].data = tu_dalloc(bytes);
-        fill_random(w[c].data, bytes, 1 + c);
+        tu_upload_random(w[c].data, bytes, 1 + c);
     }
     float *x = tu_dalloc(sizeof(float) * in * n), *y = tu_dalloc(sizeof(float) * out * n);
     float *hx = malloc(sizeof(float) * in * n);

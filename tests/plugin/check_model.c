@@ -414,6 +414,76 @@ START_TEST(cycles_do_not_leak)
 }
 END_TEST
 
+/* Copy bytes of a pattern into backend memory at p through the kernel library (host or
+ * device memory alike), so a buffer shorter than promised shows (valgrind on the host). */
+static void fill_backend(const wp_host *h, void *p, size_t bytes)
+{
+    unsigned char *pat = malloc(bytes);
+    ck_assert_ptr_nonnull(pat);
+    memset(pat, 0x5a, bytes);
+    ck_assert_int_eq(h->ops->from_host(h, p, pat, bytes), 0);
+    ck_assert_int_eq(h->ops->synchronize(h), 0);
+    free(pat);
+}
+
+/* host->scratch (ABI 1.1): one buffer under the scratch tag, reused while big enough,
+ * replaced (never added to) when a call needs more, the exact size when the rounded one is
+ * refused, NULL with a detail over the limit, and gone after the unload. */
+START_TEST(ops_scratch)
+{
+    toy_fixture f;
+    uint64_t base = wrk_vram_total(ctx->acc), loaded, plugin_scratch, have, have2;
+    size_t count;
+    int ec = -1;
+    void *p, *q;
+
+    toy_fixture_init(&f);
+    write_fixture(&f, NULL);
+    CudaModel *m = cuda_load_model(ctx, gguf, NULL, &ec);
+    ck_assert_msg(m != NULL, "load: %d %s", ec, worker_last_error_detail());
+    const wp_host *h = &m->host;
+    ck_assert_uint_ge(h->struct_size, offsetof(wp_host, scratch) + sizeof h->scratch);
+    ck_assert_ptr_nonnull(h->scratch);
+    loaded = wrk_vram_total(ctx->acc);
+    count = wrk_vram_count(ctx->acc);
+    plugin_scratch = wrk_vram_tagged(ctx->acc, WP_MEM_SCRATCH); /* the toy's own row */
+
+    p = h->scratch(h, 1000);
+    ck_assert_msg(p != NULL, "scratch: %s", wrk_error_detail());
+    have = wrk_vram_tagged(ctx->acc, WP_MEM_SCRATCH) - plugin_scratch;
+    ck_assert_uint_ge(have, 1000);
+    ck_assert_uint_eq(wrk_vram_total(ctx->acc), loaded + have);
+    ck_assert_uint_eq(wrk_vram_count(ctx->acc), count + 1);
+    fill_backend(h, p, 1000);
+    ck_assert_ptr_eq(h->scratch(h, 10), p);
+    ck_assert_ptr_eq(h->scratch(h, (size_t)have), p);
+    ck_assert_uint_eq(wrk_vram_total(ctx->acc), loaded + have);
+
+    q = h->scratch(h, (size_t)have + 1);
+    ck_assert_msg(q != NULL, "scratch: %s", wrk_error_detail());
+    have2 = wrk_vram_tagged(ctx->acc, WP_MEM_SCRATCH) - plugin_scratch;
+    ck_assert_uint_gt(have2, have);
+    ck_assert_uint_eq(wrk_vram_count(ctx->acc), count + 1);
+    fill_backend(h, q, (size_t)have + 1);
+
+    /* room for the exact size only */
+    wrk_vram_set_limit(ctx->acc, loaded + have2 + 4096);
+    q = h->scratch(h, (size_t)have2 + 100);
+    ck_assert_msg(q != NULL, "scratch: %s", wrk_error_detail());
+    ck_assert_uint_eq(wrk_vram_tagged(ctx->acc, WP_MEM_SCRATCH), plugin_scratch + have2 + 100);
+    /* no room: NULL, the accountant's detail, and the old buffer released */
+    ck_assert_ptr_null(h->scratch(h, (size_t)have2 * 4));
+    ck_assert_msg(strstr(wrk_error_detail(), "ops scratch") != NULL, "detail: %s",
+                  wrk_error_detail());
+    ck_assert_uint_eq(wrk_vram_total(ctx->acc), loaded);
+    wrk_vram_set_limit(ctx->acc, 0);
+    ck_assert_ptr_nonnull(h->scratch(h, 1));
+
+    cuda_unload_model(m);
+    ck_assert_uint_eq(wrk_vram_total(ctx->acc), base);
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model-" DEVICE);
@@ -433,6 +503,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, prefer_picks_plugin);
     tcase_add_test(tc, null_arguments);
     tcase_add_test(tc, cycles_do_not_leak);
+    tcase_add_test(tc, ops_scratch);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -59,6 +59,7 @@ for s in $steps; do
   bench)
     log bench
     cd $b && [ -x tests/ops/bench_gemv ] && tests/ops/bench_gemv | tee "$out/bench_gemv.txt"
+    cd $b && [ -x tests/ops/bench_gemm ] && tests/ops/bench_gemm | tee "$out/bench_gemm.txt"
     ;;
   esac
 done

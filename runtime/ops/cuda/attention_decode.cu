@@ -70,6 +70,8 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
     __shared__ float sm_m[AD_WARPS][GH], sm_l[AD_WARPS][GH];
     __shared__ float sm_acc[AD_WARPS][GH][DPL * 32];
     __shared__ int sm_last;
+    wrk_pdl_trigger();
+    wrk_pdl_wait();
     const int S = gridDim.y, s = blockIdx.y;
     const int h0 = blockIdx.x * GH;        /* first query head of the block */
     const int g = h0 / group;              /* its KV head */
@@ -221,8 +223,8 @@ static void ad_launch(cudaStream_t st, int gh, dim3 grid, const float *q, const 
                       float scale)
 {
 #define AD_LAUNCH(GH_)                                                                        \
-    attention_decode_kernel<DPL, GH_><<<grid, AD_WARPS * 32, 0, st>>>(                         \
-        q, k, v, kc, vc, out, accw, mlw, tickets, pos, n_heads, group, hd, scale)
+    wrk_launch(attention_decode_kernel<DPL, GH_>, grid, AD_WARPS * 32, st, q, k, v, kc, vc, out, \
+               accw, mlw, tickets, pos, n_heads, group, hd, scale)
     if constexpr (8 * DPL <= AD_REGS)
         if (gh == 8) {
             AD_LAUNCH(8);

@@ -51,6 +51,51 @@ static inline cudaStream_t wrk_stream(const wp_host *host)
     return host ? (cudaStream_t)host->stream : (cudaStream_t)0;
 }
 
+/* Programmatic dependent launch (sm_90; issue 8): a kernel started by wrk_launch may begin
+ * while the kernel before it in the stream is still running, so a decode step's ~130 small
+ * kernels overlap their launch and their first memory requests with their predecessor's
+ * tail. Such a kernel calls wrk_pdl_wait() before it touches any memory an earlier kernel
+ * writes or reads (the wait returns once the predecessor has completed and its writes are
+ * visible); loads of immutable data (weights) may come before it. wrk_pdl_trigger() lets
+ * the next kernel be scheduled early. Both are no-ops without the launch attribute and on
+ * older GPUs. */
+__device__ __forceinline__ void wrk_pdl_wait()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void wrk_pdl_trigger()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+/** 1 when kernels are launched with the programmatic-serialization attribute: a device of
+ *  compute capability >= 9 and WORKER_CUDA_PDL not "0" (graph.cu). */
+extern "C" int wrk_pdl_enabled(void);
+
+/* Launch kernel<<<grid, block, 0, st>>>(args...) with programmatic dependent launch when
+ * enabled; every kernel launched through here calls wrk_pdl_wait() as described above. */
+template <typename... KArgs, typename... Args>
+static inline void wrk_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, cudaStream_t st,
+                              Args... args)
+{
+    cudaLaunchConfig_t cfg = {};
+    cudaLaunchAttribute attr[1];
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = 0;
+    cfg.stream = st;
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = wrk_pdl_enabled() ? 1 : 0;
+    (void)cudaLaunchKernelEx(&cfg, kernel, ((KArgs)args)...);
+}
+
 /* Sum over the 32 lanes; every lane gets the result. */
 __device__ __forceinline__ float warp_sum(float v)
 {

@@ -18,6 +18,8 @@
 
 __global__ void add_kernel(float *__restrict__ y, const float *__restrict__ x, size_t n)
 {
+    wrk_pdl_trigger();
+    wrk_pdl_wait();
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x)
         y[i] += x[i];
@@ -31,6 +33,8 @@ rms_norm_kernel(const float *x, const float *__restrict__ weight, float *out, in
                 float eps)
 {
     __shared__ float partial[NORM_THREADS / 32];
+    wrk_pdl_trigger();
+    wrk_pdl_wait();
     const float *xr = x + (size_t)blockIdx.x * width;
     float *orow = out + (size_t)blockIdx.x * width;
     float ss = 0.0f;
@@ -59,7 +63,8 @@ static int cuda_add(const wp_host *host, float *y, const float *x, size_t n)
     if (!y || !x)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "add: NULL buffer");
     const size_t blocks = (n + 255) / 256;
-    add_kernel<<<(unsigned)(blocks < 8192 ? blocks : 8192), 256, 0, wrk_stream(host)>>>(y, x, n);
+    wrk_launch(add_kernel, dim3((unsigned)(blocks < 8192 ? blocks : 8192)), 256, wrk_stream(host), y,
+               x, n);
     return wrk_cuda_launch_check("add");
 }
 
@@ -69,8 +74,8 @@ static int cuda_rms_norm(const wp_host *host, const float *x, const float *weigh
     int rc = wrk_ops_check_rms_norm(x, weight, out, n_rows, width, eps);
     if (rc || n_rows == 0)
         return rc;
-    rms_norm_kernel<<<(unsigned)n_rows, NORM_THREADS, 0, wrk_stream(host)>>>(x, weight, out, width,
-                                                                           eps);
+    wrk_launch(rms_norm_kernel, dim3((unsigned)n_rows), NORM_THREADS, wrk_stream(host), x, weight,
+               out, width, eps);
     return wrk_cuda_launch_check("rms_norm");
 }
 

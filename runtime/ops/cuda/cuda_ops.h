@@ -18,7 +18,8 @@ int wrk_cuda_matmul(const wp_host *host, const wp_tensor *w, const float *x, flo
 #define WRK_GEMV_MAXCOLS 8
 
 /* matmul_gemm.cu: prefill products through cuBLAS. */
-/** 1 when wrk_cuda_gemm serves this weight type at n columns (n > WRK_GEMV_MAXCOLS). */
+/** 1 when wrk_cuda_gemm serves this weight at n columns: n > WRK_GEMV_MAXCOLS and, for the
+ *  16-bit and quantized types, a host whose scratch (ABI 1.1) holds the 16-bit copies. */
 int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int n);
 /** y = x W^T (+ bias), or y += ... when accumulate. */
 int wrk_cuda_gemm(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
@@ -28,6 +29,14 @@ int wrk_cuda_matmul_multi(const wp_host *host, const wp_matmul_part *parts, int 
                           const float *x, int n, unsigned flags);
 int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor *w_gate,
                         const wp_tensor *w_up, const float *x, float *out, float *tmp, int n);
+/* dequant.cu */
+/** Rows [r0, r0 + rows) of a quantized weight (Q8_0, Q4_0, Q4_K, Q6_K; w checked as by
+ *  wrk_ops_check_matmul) as f16 bits into dst ([rows][ne0], 16-byte aligned device memory),
+ *  queued on the host's stream: the host set's values, rounded once to f16. At most 2^31
+ *  elements per call. */
+int wrk_cuda_dequant_f16(const wp_host *host, const wp_tensor *w, int r0, int rows,
+                         uint16_t *dst);
+
 int wrk_cuda_get_rows(const wp_host *host, const wp_tensor *table, const int32_t *ids, int n,
                       float *out);
 int wrk_cuda_get_rows_dev(const wp_host *host, const wp_tensor *table, const int32_t *ids,

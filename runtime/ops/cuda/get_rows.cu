@@ -55,6 +55,8 @@ __global__ void __launch_bounds__(GET_ROWS_THREADS)
 get_rows_kernel(const uint8_t *__restrict__ table, size_t row_bytes, int ne0,
                 const get_rows_ids ids, float *__restrict__ out)
 {
+    wrk_pdl_trigger();
+    wrk_pdl_wait();
     get_row<T, OV>(table + (size_t)ids.id[blockIdx.x] * row_bytes,
                    out + (size_t)blockIdx.x * ne0, ne0);
 }
@@ -66,6 +68,8 @@ __global__ void __launch_bounds__(GET_ROWS_THREADS)
 get_rows_dev_kernel(const uint8_t *__restrict__ table, size_t row_bytes, int ne0, int n_rows,
                     const int32_t *__restrict__ ids, float *__restrict__ out)
 {
+    wrk_pdl_trigger();
+    wrk_pdl_wait();
     const int32_t id = ids[blockIdx.x];
     float *dst = out + (size_t)blockIdx.x * ne0;
     if (id < 0 || id >= n_rows) {
@@ -91,9 +95,11 @@ static int get_rows_launch(cudaStream_t st, const wp_tensor *t, const int32_t *i
     if (ids_dev) {
         const int n_rows = (int)t->ne[1];
         if (ov)
-            get_rows_dev_kernel<T, true><<<n, GET_ROWS_THREADS, 0, st>>>(table, row_bytes, ne0, n_rows, ids_dev, out);
+            wrk_launch(get_rows_dev_kernel<T, true>, dim3(n), GET_ROWS_THREADS, st, table,
+                       row_bytes, ne0, n_rows, ids_dev, out);
         else
-            get_rows_dev_kernel<T, false><<<n, GET_ROWS_THREADS, 0, st>>>(table, row_bytes, ne0, n_rows, ids_dev, out);
+            wrk_launch(get_rows_dev_kernel<T, false>, dim3(n), GET_ROWS_THREADS, st, table,
+                       row_bytes, ne0, n_rows, ids_dev, out);
         return wrk_cuda_launch_check("get_rows_dev");
     }
     for (int c0 = 0; c0 < n; c0 += GET_ROWS_CHUNK) {
@@ -103,9 +109,11 @@ static int get_rows_launch(cudaStream_t st, const wp_tensor *t, const int32_t *i
             chunk.id[i] = i < cnt ? ids[c0 + i] : 0;
         float *o = out + (size_t)c0 * ne0;
         if (ov)
-            get_rows_kernel<T, true><<<cnt, GET_ROWS_THREADS, 0, st>>>(table, row_bytes, ne0, chunk, o);
+            wrk_launch(get_rows_kernel<T, true>, dim3(cnt), GET_ROWS_THREADS, st, table, row_bytes,
+                       ne0, chunk, o);
         else
-            get_rows_kernel<T, false><<<cnt, GET_ROWS_THREADS, 0, st>>>(table, row_bytes, ne0, chunk, o);
+            wrk_launch(get_rows_kernel<T, false>, dim3(cnt), GET_ROWS_THREADS, st, table,
+                       row_bytes, ne0, chunk, o);
         int rc = wrk_cuda_launch_check("get_rows");
         if (rc)
             return rc;

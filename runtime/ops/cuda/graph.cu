@@ -4,14 +4,37 @@
  * A decode step is ~130 small kernels; launched one by one the host's launch latency, not
  * the GPU, sets the pace (issue 8, docs/performance.md).
  *
+ * Also the switch of programmatic dependent launch (cuda_common.cuh).
+ *
  * Capture mode is thread-local: a call that is illegal during capture (a synchronising copy,
  * an allocation) made by this thread fails the capture and graph_end reports it; other
  * threads of the process are not disturbed.
  */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
+
+/* Decided once per process from the current device (a worker drives one GPU); racing first
+ * calls compute the same value. */
+extern "C" int wrk_pdl_enabled(void)
+{
+    static volatile int state = -1;
+    if (state < 0) {
+        const char *env = getenv("WORKER_CUDA_PDL");
+        int dev = 0, major = 0;
+        int on = !(env && strcmp(env, "0") == 0) && cudaGetDevice(&dev) == cudaSuccess &&
+                 cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) ==
+                     cudaSuccess &&
+                 major >= 9;
+        (void)cudaGetLastError();
+        state = on;
+    }
+    return state;
+}
 
 extern "C" int wrk_cuda_graph_begin(const wp_host *host)
 {

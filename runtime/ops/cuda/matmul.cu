@@ -141,8 +141,10 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
     const size_t row_bytes = a.row_bytes;
     const int lane = threadIdx.x & 31;
     const int row0 = (((int)blockIdx.x - block0) * GEMV_WARPS + (threadIdx.x >> 5)) * RO;
-    if (row0 >= out)
+    if (row0 >= out) {
+        wrk_pdl_trigger();
         return; /* whole warps only: no block-wide barrier below */
+    }
     const size_t col0 = (size_t)blockIdx.y * NC;
     x += col0 * in;
     y += col0 * out;
@@ -166,11 +168,9 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
         for (int c = 0; c < NC; c++)
             acc[q][c] = 0.0f;
 
-    /* one round per iteration: U sets the loads in flight; unrolling the rounds would only
-     * add registers */
-#pragma unroll 1
-    for (int base = 0; base < n_items; base += 32 * U) {
-        typename T::Raw raw[U][R];
+    /* U items of each of the R rows per lane in flight per round */
+    typename T::Raw raw[U][R];
+    auto load_round = [&](int base) {
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int it = base + u * 32 + lane;
@@ -179,6 +179,18 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
                 for (int q = 0; q < R; q++)
                     raw[u][q] = T::fetch(wr[q] + (size_t)(it / T::TPB) * T::BYTES, sub);
         }
+    };
+    /* the weights are immutable: their first round is requested before waiting for the
+     * kernel that produces x (programmatic dependent launch, cuda_common.cuh) */
+    wrk_pdl_trigger();
+    load_round(0);
+    wrk_pdl_wait();
+
+    /* one round per iteration; unrolling the rounds would only add registers */
+#pragma unroll 1
+    for (int base = 0; base < n_items; base += 32 * U) {
+        if (base > 0)
+            load_round(base);
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int it = base + u * 32 + lane;
@@ -219,6 +231,8 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
 __global__ void matmul_glu_kernel(float *__restrict__ gate, const float *__restrict__ up,
                                   size_t count)
 {
+    wrk_pdl_trigger();
+    wrk_pdl_wait();
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count;
          i += (size_t)gridDim.x * blockDim.x) {
         const float g = gate[i];
@@ -245,9 +259,9 @@ static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_ti
     x += (size_t)col0 * a.in;
     const dim3 grid((unsigned)blocks, (unsigned)n_tiles);
     if (xv)
-        matmul_gemv_kernel<T, NC, true, GLU><<<grid, GEMV_WARPS * 32, 0, st>>>(a, x);
+        wrk_launch(matmul_gemv_kernel<T, NC, true, GLU>, grid, GEMV_WARPS * 32, st, a, x);
     else
-        matmul_gemv_kernel<T, NC, false, GLU><<<grid, GEMV_WARPS * 32, 0, st>>>(a, x);
+        wrk_launch(matmul_gemv_kernel<T, NC, false, GLU>, grid, GEMV_WARPS * 32, st, a, x);
 }
 
 /* All n columns: full tiles of 8, then one launch for the remaining 1..7. */
@@ -428,6 +442,7 @@ extern "C" int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor
         return rc;
     const size_t count = (size_t)n * w_gate->ne[1];
     const size_t blocks = (count + 255) / 256;
-    matmul_glu_kernel<<<(unsigned)(blocks < 8192 ? blocks : 8192), 256, 0, st>>>(out, tmp, count);
+    wrk_launch(matmul_glu_kernel, dim3((unsigned)(blocks < 8192 ? blocks : 8192)), 256, st, out,
+               (const float *)tmp, count);
     return wrk_cuda_launch_check("matmul glu");
 }

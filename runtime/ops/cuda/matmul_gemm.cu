@@ -2,18 +2,37 @@
  * matmul_gemm.cu - the prefill side of matmul (n > WRK_GEMV_MAXCOLS columns) through cuBLAS:
  * SGEMM for F32 weights (fp32 compute, default math: no TF32), and for F16/BF16 two
  * tensor-core GemmEx on x split into 16-bit hi + lo parts (fp32 accumulation, near-fp32
- * accuracy). matmul.cu routes here when wrk_cuda_gemm_takes() says so.
+ * accuracy). Quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) take the F16 path on an f16 copy of
+ * W made chunk by chunk (dequant.cu): the only extra error is the copy's f16 rounding, at
+ * most 2^-11 relative per weight. matmul.cu routes here when wrk_cuda_gemm_takes() says so.
  *
- * Test: tests/ops/test_ops_cuda (against the host set, n up to 40).
+ * The 16-bit copies live in the host's scratch (wp_host.scratch, ABI 1.1): one buffer the
+ * runtime keeps and grows, so a product queues its kernels without allocating or waiting.
+ * Work queued on the one stream is ordered, so the next call (or the next chunk) may reuse
+ * the buffer at once; the runtime synchronises only when it has to grow it.
+ *
+ * Test: tests/ops/test_ops_cuda (against the host set, n up to 100, several weight chunks);
+ * time: tests/ops/bench_gemm.
  */
 #include "config.h"
+
+#include <cstddef>
 
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 
+#include "gguf/quant.h"
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops_internal.h"
+
+/* f16 bytes of a quantized W expanded at once: bounded so the scratch stays small next to
+ * the weights and KV cache, yet each GemmEx still has thousands of rows to spread over the
+ * SMs (16384 rows of a 2048-wide W, 2304 of a 14336-wide one). A smaller W goes whole. */
+#define GEMM_WCHUNK_BYTES ((size_t)64 << 20)
+/* Chunks are whole multiples of this many rows (when larger): whole cuBLAS tiles, and each
+ * chunk's block of y starts 16-byte aligned when y does. */
+#define GEMM_CHUNK_ALIGN 256
 
 // ----------------------------------------------------------------------------------------
 // GPU kernels
@@ -61,6 +80,18 @@ static int bias_launch(cudaStream_t st, float *y, const float *bias, int out, in
     return wrk_cuda_launch_check("matmul bias");
 }
 
+/* x (total fp32 values) into hi + lo halves of the 16-bit type (bf16 or f16). */
+static int split_x_launch(cudaStream_t st, bool bf, const float *x, uint16_t *hi, uint16_t *lo,
+                          size_t total)
+{
+    const unsigned blocks = (unsigned)((total + 255) / 256 < 8192 ? (total + 255) / 256 : 8192);
+    if (bf)
+        matmul_split_x_kernel<true><<<blocks, 256, 0, st>>>(x, hi, lo, total);
+    else
+        matmul_split_x_kernel<false><<<blocks, 256, 0, st>>>(x, hi, lo, total);
+    return wrk_cuda_launch_check("matmul split x");
+}
+
 static const char *cublas_status_name(cublasStatus_t s)
 {
     switch (s) {
@@ -74,6 +105,23 @@ static const char *cublas_status_name(cublasStatus_t s)
     }
 }
 
+/* The shared handle may have been left on another stream or math mode by anyone: set both
+ * before each product (cheap host-side calls). Default math: no TF32 for SGEMM. */
+static cublasStatus_t cublas_bind(cublasHandle_t h, cudaStream_t st)
+{
+    cublasStatus_t s = cublasSetStream(h, st);
+    return s == CUBLAS_STATUS_SUCCESS ? cublasSetMathMode(h, CUBLAS_DEFAULT_MATH) : s;
+}
+
+/* The error of a failed cuBLAS call on weight w, naming the call. */
+static int cublas_fail(const wp_tensor *w, int n, const char *call, cublasStatus_t s)
+{
+    return wrk_error(CUDA_ERROR_INFERENCE_FAILED, "matmul %s (%s %llux%llu, n=%d): %s: %s",
+                     w->name ? w->name : "(unnamed)", wrk_dtype_name(w->type),
+                     (unsigned long long)w->ne[0], (unsigned long long)w->ne[1], n, call,
+                     cublas_status_name(s));
+}
+
 /* F32 prefill: column-major view y^T(out x n) = W(row-major out x in)^T-view * x^T, i.e.
  * SGEMM(T, N) with lda = ldb = in, ldc = out; fp32 math. */
 static int sgemm_launch(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
@@ -82,20 +130,74 @@ static int sgemm_launch(const wp_host *host, const wp_tensor *w, const float *x,
     cublasHandle_t h = (cublasHandle_t)host->cublas;
     const int in = (int)w->ne[0], out = (int)w->ne[1];
     const float one = 1.0f;
-    cublasStatus_t s = cublasSetStream(h, wrk_stream(host));
-    if (s == CUBLAS_STATUS_SUCCESS)
-        s = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH); /* no TF32 */
+    cublasStatus_t s = cublas_bind(h, wrk_stream(host));
     if (s == CUBLAS_STATUS_SUCCESS)
         s = cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, (const float *)w->data,
                         in, x, in, &beta, y, out);
     if (s != CUBLAS_STATUS_SUCCESS)
-        return wrk_error(CUDA_ERROR_INFERENCE_FAILED, "matmul %s (F32 %dx%d, n=%d): cublasSgemm: %s",
-                         w->name ? w->name : "(unnamed)", in, out, n, cublas_status_name(s));
+        return cublas_fail(w, n, "cublasSgemm", s);
     return bias ? bias_launch(wrk_stream(host), y, bias, out, n) : 0;
 }
 
-/* F16/BF16 prefill on tensor cores: x split into hi/lo 16-bit halves in scratch (allocated
- * through the accountant for this call and released after the stream drains), then
+/* The same view for a 16-bit W block of m rows (lda = k = in) at y's row block (ldc): two
+ * GemmEx with fp32 accumulation, y = W hi + beta y, then y += W lo. */
+static cublasStatus_t gemm_hilo(cublasHandle_t h, cudaDataType_t t, const void *W, int m, int n,
+                                int k, const uint16_t *hi, const uint16_t *lo, float *y, int ldc,
+                                float beta)
+{
+    const float one = 1.0f;
+    cublasStatus_t s = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W, t, k, hi, t, k,
+                                    &beta, y, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                                    CUBLAS_GEMM_DEFAULT);
+    if (s == CUBLAS_STATUS_SUCCESS)
+        s = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W, t, k, lo, t, k, &one, y,
+                         CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    return s;
+}
+
+/* 1 when the host table has a scratch member (ABI 1.1) and fills it. The size is checked
+ * first: a 1.0 table ends before the member. */
+static bool has_scratch(const wp_host *host)
+{
+    return host->struct_size >= offsetof(wp_host, scratch) + sizeof(host->scratch) &&
+           host->scratch != NULL;
+}
+
+/* Regions of one product's scratch, each 128-byte aligned for cuBLAS's wide loads. */
+struct gemm_scratch {
+    uint16_t *hi, *lo; /* x split, n * in values each */
+    uint16_t *w;       /* an f16 chunk of W (quantized weights), else NULL */
+};
+
+static size_t align128(size_t bytes)
+{
+    return (bytes + 127) & ~(size_t)127;
+}
+
+/* Take the scratch for x_elems values of x (twice) and w_elems f16 weights. */
+static int scratch_take(const wp_host *host, const wp_tensor *w, size_t x_elems, size_t w_elems,
+                        gemm_scratch *s)
+{
+    const char *name = w->name ? w->name : "(unnamed)";
+    if (!has_scratch(host))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "matmul %s: the host table has no scratch (ABI 1.1)", name);
+    const size_t xb = align128(x_elems * sizeof(uint16_t));
+    const size_t wb = align128(w_elems * sizeof(uint16_t));
+    /* the contract promises no alignment: 127 bytes more, regions from the next 128 */
+    uintptr_t p = (uintptr_t)host->scratch(host, 127 + 2 * xb + wb);
+    if (!p) {
+        wrk_error_prefix("matmul %s: ", name); /* the host's detail: size, free memory */
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    p = (p + 127) & ~(uintptr_t)127;
+    s->hi = (uint16_t *)p;
+    s->lo = (uint16_t *)(p + xb);
+    s->w = wb ? (uint16_t *)(p + 2 * xb) : NULL;
+    return 0;
+}
+
+/* F16/BF16 prefill on tensor cores: x split into hi/lo 16-bit halves in scratch, then
  * y = W*hi + W*lo by two cublasGemmEx with fp32 accumulation. Limitation: |x| beyond the
  * f16 range (65504) overflows on F16 weights. */
 static int gemmex_launch(const wp_host *host, const wp_tensor *w, const float *x, float *y,
@@ -105,45 +207,64 @@ static int gemmex_launch(const wp_host *host, const wp_tensor *w, const float *x
     const int in = (int)w->ne[0], out = (int)w->ne[1];
     const size_t total = (size_t)n * in;
     const cudaStream_t st = wrk_stream(host);
-    const char *name = w->name ? w->name : "(unnamed)";
-    const size_t lo_off = (total + 63) & ~(size_t)63; /* keep lo 128-byte aligned for cuBLAS */
-    uint16_t *hi = (uint16_t *)host->alloc(host, (lo_off + total) * sizeof(uint16_t),
-                                           WP_MEM_SCRATCH, "matmul x split");
-    if (!hi)
-        return CUDA_ERROR_OUT_OF_MEMORY; /* the accountant left the detail */
-    uint16_t *lo = hi + lo_off;
-    const unsigned blocks = (unsigned)((total + 255) / 256 < 8192 ? (total + 255) / 256 : 8192);
-    if (bf)
-        matmul_split_x_kernel<true><<<blocks, 256, 0, st>>>(x, hi, lo, total);
-    else
-        matmul_split_x_kernel<false><<<blocks, 256, 0, st>>>(x, hi, lo, total);
-    int rc = wrk_cuda_launch_check("matmul split x");
+    gemm_scratch s;
+    int rc = scratch_take(host, w, total, 0, &s);
+    if (!rc)
+        rc = split_x_launch(st, bf, x, s.hi, s.lo, total);
     if (!rc) {
         cublasHandle_t h = (cublasHandle_t)host->cublas;
-        const cudaDataType_t t = bf ? CUDA_R_16BF : CUDA_R_16F;
-        const float one = 1.0f;
-        cublasStatus_t s = cublasSetStream(h, st);
-        if (s == CUBLAS_STATUS_SUCCESS)
-            s = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
-        if (s == CUBLAS_STATUS_SUCCESS)
-            s = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w->data, t, in, hi, t,
-                             in, &beta, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F,
-                             CUBLAS_GEMM_DEFAULT);
-        if (s == CUBLAS_STATUS_SUCCESS)
-            s = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w->data, t, in, lo, t,
-                             in, &one, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F,
-                             CUBLAS_GEMM_DEFAULT);
-        if (s != CUBLAS_STATUS_SUCCESS)
-            rc = wrk_error(CUDA_ERROR_INFERENCE_FAILED,
-                           "matmul %s (%s %dx%d, n=%d): cublasGemmEx: %s", name,
-                           bf ? "BF16" : "F16", in, out, n, cublas_status_name(s));
+        cublasStatus_t cs = cublas_bind(h, st);
+        if (cs == CUBLAS_STATUS_SUCCESS)
+            cs = gemm_hilo(h, bf ? CUDA_R_16BF : CUDA_R_16F, w->data, out, n, in, s.hi, s.lo, y,
+                           out, beta);
+        if (cs != CUBLAS_STATUS_SUCCESS)
+            rc = cublas_fail(w, n, "cublasGemmEx", cs);
     }
     if (!rc && bias)
         rc = bias_launch(st, y, bias, out, n);
-    /* the scratch may be released only once the products have read it */
-    int rc2 = wrk_cuda_check(cudaStreamSynchronize(st), "matmul: cudaStreamSynchronize");
-    host->free(host, hi);
-    return rc ? rc : rc2;
+    return rc;
+}
+
+/* Rows of W per f16 chunk: all of them when they fit GEMM_WCHUNK_BYTES, else the most
+ * that fit, rounded down to GEMM_CHUNK_ALIGN (at least one row). */
+static int chunk_rows(int in, int out)
+{
+    size_t rows = GEMM_WCHUNK_BYTES / ((size_t)in * sizeof(uint16_t));
+    if (rows >= (size_t)out)
+        return out;
+    if (rows >= GEMM_CHUNK_ALIGN)
+        rows -= rows % GEMM_CHUNK_ALIGN;
+    return rows > 0 ? (int)rows : 1;
+}
+
+/* Quantized prefill: x split into f16 hi/lo once, then per chunk of W rows r0..: the chunk
+ * dequantized to f16 in scratch and the F16 products into y's rows r0.. (ldc = out). The
+ * next chunk's dequantization overwrites the buffer only after the products before it on
+ * the stream have read it. */
+static int dequant_gemm_launch(const wp_host *host, const wp_tensor *w, const float *x,
+                               float *y, int n, const float *bias, float beta)
+{
+    const int in = (int)w->ne[0], out = (int)w->ne[1];
+    const size_t total = (size_t)n * in;
+    const int chunk = chunk_rows(in, out);
+    const cudaStream_t st = wrk_stream(host);
+    cublasHandle_t h = (cublasHandle_t)host->cublas;
+    gemm_scratch s;
+    int rc = scratch_take(host, w, total, (size_t)chunk * in, &s);
+    if (!rc)
+        rc = split_x_launch(st, false, x, s.hi, s.lo, total);
+    cublasStatus_t cs = rc ? CUBLAS_STATUS_SUCCESS : cublas_bind(h, st);
+    for (int64_t r0 = 0; !rc && cs == CUBLAS_STATUS_SUCCESS && r0 < out; r0 += chunk) {
+        const int rows = out - r0 < chunk ? (int)(out - r0) : chunk;
+        rc = wrk_cuda_dequant_f16(host, w, (int)r0, rows, s.w);
+        if (!rc)
+            cs = gemm_hilo(h, CUDA_R_16F, s.w, rows, n, in, s.hi, s.lo, y + r0, out, beta);
+    }
+    if (!rc && cs != CUBLAS_STATUS_SUCCESS)
+        rc = cublas_fail(w, n, "cublasGemmEx", cs);
+    if (!rc && bias)
+        rc = bias_launch(st, y, bias, out, n);
+    return rc;
 }
 
 extern "C" int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int n)
@@ -152,8 +273,13 @@ extern "C" int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int 
         return 0;
     switch (w->type) {
     case WP_DTYPE_F32: return 1;
+    /* without the scratch (a 1.0 table) the GEMV tiles serve these: slower, still right */
     case WP_DTYPE_F16:
-    case WP_DTYPE_BF16: return host->alloc && host->free;
+    case WP_DTYPE_BF16:
+    case WP_DTYPE_Q8_0:
+    case WP_DTYPE_Q4_0:
+    case WP_DTYPE_Q4_K:
+    case WP_DTYPE_Q6_K: return has_scratch(host);
     default: return 0;
     }
 }
@@ -163,6 +289,16 @@ extern "C" int wrk_cuda_gemm(const wp_host *host, const wp_tensor *w, const floa
                              int n, const float *bias, int accumulate)
 {
     const float beta = accumulate ? 1.0f : 0.0f;
-    return w->type == WP_DTYPE_F32 ? sgemm_launch(host, w, x, y, n, bias, beta)
-                                   : gemmex_launch(host, w, x, y, n, bias, beta);
+    switch (w->type) {
+    case WP_DTYPE_F32: return sgemm_launch(host, w, x, y, n, bias, beta);
+    case WP_DTYPE_F16:
+    case WP_DTYPE_BF16: return gemmex_launch(host, w, x, y, n, bias, beta);
+    case WP_DTYPE_Q8_0:
+    case WP_DTYPE_Q4_0:
+    case WP_DTYPE_Q4_K:
+    case WP_DTYPE_Q6_K: return dequant_gemm_launch(host, w, x, y, n, bias, beta);
+    default:
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "matmul %s: no cuBLAS path for type %u",
+                         w->name ? w->name : "(unnamed)", w->type);
+    }
 }
