@@ -352,8 +352,11 @@ START_TEST(test_rms_norm_add_copies)
 {
     tu_rng r;
     tu_seed(&r, 4000);
-    const int shapes[][2] = {{1, 2048}, {3, 172}, {37, 4096}, {5, 1}, {2, 5000}};
-    for (int s = 0; s < 5; s++) {
+    /* float4 kernel with 1, 2, 4, 8 vectors per thread; the scalar one for odd widths and
+     * rows beyond 8192 */
+    const int shapes[][2] = {{1, 2048}, {3, 172}, {37, 4096}, {5, 1}, {2, 5000},
+                             {4, 8192}, {2, 8196}, {1, 1027}};
+    for (int s = 0; s < 8; s++) {
         const int rows = shapes[s][0], width = shapes[s][1];
         const size_t n = (size_t)rows * width;
         float *x = malloc(n * sizeof(float)), *w = malloc(width * sizeof(float));

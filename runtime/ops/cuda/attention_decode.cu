@@ -27,7 +27,7 @@
 
 #define AD_WARPS 4        /* warps per block */
 #define AD_MAX_SPLITS 16  /* chunks of the cache per head group */
-#define AD_SPLIT_MIN 32   /* positions of capacity per split: fewer splits for small caches */
+#define AD_SPLIT_MIN 16   /* positions of capacity per split: fewer splits for small caches */
 #define AD_MAX_DPL 8      /* dims per lane: head_dim <= 256 */
 #define AD_REGS 16        /* GH * DPL: q and accumulator registers per head group and lane */
 
@@ -102,22 +102,36 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
                 acc[j][e] = 0.0f;
             }
         }
-        for (int t = t0 + warp; t < t1; t += AD_WARPS) {
+        /* the next position's rows are requested before this one's arithmetic, so a warp
+         * waits for memory once per loop, not once per position */
+        float kr[DPL], vr[DPL];
+        auto load_rows = [&](int t) {
             const float *kt = t == pos ? kn : k_cache + (size_t)t * kv_width + (size_t)g * hd;
             const float *vt = t == pos ? vn : v_cache + (size_t)t * kv_width + (size_t)g * hd;
-            float kr[DPL], vr[DPL];
 #pragma unroll
             for (int e = 0; e < DPL; e++) {
                 const int d = lane + 32 * e;
                 kr[e] = d < hd ? kt[d] : 0.0f;
                 vr[e] = d < hd ? vt[d] : 0.0f;
             }
+        };
+        if (t0 + warp < t1)
+            load_rows(t0 + warp);
+        for (int t = t0 + warp; t < t1; t += AD_WARPS) {
+            float kc[DPL], vc[DPL];
+#pragma unroll
+            for (int e = 0; e < DPL; e++) {
+                kc[e] = kr[e];
+                vc[e] = vr[e];
+            }
+            if (t + AD_WARPS < t1)
+                load_rows(t + AD_WARPS);
 #pragma unroll
             for (int j = 0; j < GH; j++) {
                 float sc = 0.0f;
 #pragma unroll
                 for (int e = 0; e < DPL; e++)
-                    sc = fmaf(qr[j][e], kr[e], sc);
+                    sc = fmaf(qr[j][e], kc[e], sc);
                 sc = warp_sum(sc) * scale;
                 const float m_new = fmaxf(m[j], sc);
                 const float corr = expf(m[j] - m_new); /* 0 on the first position */
@@ -125,7 +139,7 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
                 l[j] = l[j] * corr + p;
 #pragma unroll
                 for (int e = 0; e < DPL; e++)
-                    acc[j][e] = fmaf(p, vr[e], acc[j][e] * corr);
+                    acc[j][e] = fmaf(p, vc[e], acc[j][e] * corr);
                 m[j] = m_new;
             }
         }

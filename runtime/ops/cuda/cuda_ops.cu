@@ -53,6 +53,58 @@ rms_norm_kernel(const float *x, const float *__restrict__ weight, float *out, in
         orow[i] = xr[i] * inv * weight[i];
 }
 
+/* The same for rows of width % 4 == 0 up to NORM_THREADS * 4 * V floats with 16-byte
+ * aligned buffers: each thread's float4s of x and of the weight are all requested at once
+ * (the weight, immutable, before waiting for the kernel that wrote x) and kept in registers
+ * for the second pass, so a decode-size row costs one memory round trip, not width/256. */
+template <int V>
+__global__ void __launch_bounds__(NORM_THREADS)
+rms_norm_vec_kernel(const float *x, const float *__restrict__ weight, float *out, int width,
+                    float eps)
+{
+    __shared__ float partial[NORM_THREADS / 32];
+    wrk_pdl_trigger();
+    const int n4 = width / 4;
+    float4 wv[V], xv[V];
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+        const int i = threadIdx.x + v * NORM_THREADS;
+        if (i < n4)
+            wv[v] = __ldg((const float4 *)weight + i);
+    }
+    wrk_pdl_wait();
+    const float4 *xr = (const float4 *)(x + (size_t)blockIdx.x * width);
+    float4 *orow = (float4 *)(out + (size_t)blockIdx.x * width);
+    float ss = 0.0f;
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+        const int i = threadIdx.x + v * NORM_THREADS;
+        if (i < n4) {
+            xv[v] = xr[i];
+            ss = fmaf(xv[v].x, xv[v].x, ss);
+            ss = fmaf(xv[v].y, xv[v].y, ss);
+            ss = fmaf(xv[v].z, xv[v].z, ss);
+            ss = fmaf(xv[v].w, xv[v].w, ss);
+        }
+    }
+    ss = warp_sum(ss);
+    if ((threadIdx.x & 31) == 0)
+        partial[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    float total = 0.0f;
+#pragma unroll
+    for (int w = 0; w < NORM_THREADS / 32; w++)
+        total += partial[w];
+    const float inv = 1.0f / sqrtf(total / (float)width + eps);
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+        const int i = threadIdx.x + v * NORM_THREADS;
+        if (i < n4)
+            orow[i] = make_float4(xv[v].x * inv * wv[v].x, xv[v].y * inv * wv[v].y,
+                                  xv[v].z * inv * wv[v].z, xv[v].w * inv * wv[v].w);
+    }
+}
+
 // ----------------------------------------------------------------------------------------
 // Launchers
 
@@ -74,8 +126,20 @@ static int cuda_rms_norm(const wp_host *host, const float *x, const float *weigh
     int rc = wrk_ops_check_rms_norm(x, weight, out, n_rows, width, eps);
     if (rc || n_rows == 0)
         return rc;
-    wrk_launch(rms_norm_kernel, dim3((unsigned)n_rows), NORM_THREADS, wrk_stream(host), x, weight,
-               out, width, eps);
+    const cudaStream_t st = wrk_stream(host);
+    const dim3 grid((unsigned)n_rows);
+    const bool vec = width % 4 == 0 && (((uintptr_t)x | (uintptr_t)weight | (uintptr_t)out) & 15u) == 0;
+    const int per = (width / 4 + NORM_THREADS - 1) / NORM_THREADS; /* float4s per thread */
+    if (vec && per <= 1)
+        wrk_launch(rms_norm_vec_kernel<1>, grid, NORM_THREADS, st, x, weight, out, width, eps);
+    else if (vec && per <= 2)
+        wrk_launch(rms_norm_vec_kernel<2>, grid, NORM_THREADS, st, x, weight, out, width, eps);
+    else if (vec && per <= 4)
+        wrk_launch(rms_norm_vec_kernel<4>, grid, NORM_THREADS, st, x, weight, out, width, eps);
+    else if (vec && per <= 8)
+        wrk_launch(rms_norm_vec_kernel<8>, grid, NORM_THREADS, st, x, weight, out, width, eps);
+    else
+        wrk_launch(rms_norm_kernel, grid, NORM_THREADS, st, x, weight, out, width, eps);
     return wrk_cuda_launch_check("rms_norm");
 }
 
