@@ -13,7 +13,8 @@
  *   up to 2^-11 relative; for random weights that is ~2e-4 relative in y (the rms of the
  *   rounding), so 1e-3: a 5x margin, and a wrong block still shows.
  *   get_rows 1e-6 (same formulas, at most an FMA's rounding apart); rms_norm 1e-5;
- *   attention 1e-5 (fp32 both sides, different reduction order and exp); add exact.
+ *   attention 1e-5 (fp32 both sides, different reduction order and exp; at n >= 16 the
+ *   scores and outputs come from fp32 SGEMM, no TF32); add exact.
  * The measured errors are printed for the record.
  */
 #include "config.h"
@@ -264,9 +265,10 @@ START_TEST(test_get_rows)
 END_TEST
 
 /* Attention over a sequence of calls (prefill, decode steps, a chunk), each against the
- * host set run on its own copy of the caches; the caches must agree too. */
-static void check_attention(tu_rng *r, int n_heads, int n_kv, int hd, int n_ctx,
-                            const int *steps, int n_steps)
+ * host set run on its own copy of the caches; the caches must agree too. Calls of at least
+ * WRK_ATTN_GEMM_MIN_TOKENS tokens take the cuBLAS path when h has a scratch. */
+static void check_attention_on(const wp_host *h, tu_rng *r, int n_heads, int n_kv, int hd,
+                               int n_ctx, const int *steps, int n_steps)
 {
     const size_t kvw = (size_t)n_kv * hd, qw = (size_t)n_heads * hd, nc = (size_t)n_ctx * kvw;
     float *kc = calloc(nc, sizeof(float)), *vc = calloc(nc, sizeof(float));
@@ -291,7 +293,7 @@ static void check_attention(tu_rng *r, int n_heads, int n_kv, int hd, int n_ctx,
         tu_upload(vd, v, nk * sizeof(float));
         tu_poison(od, nq * sizeof(float));
         const wp_attention_params p = {n, pos, n_heads, n_kv, hd, n_ctx, 1.0f / sqrtf((float)hd)};
-        int rc = cu->attention(&host, &p, qd, kd, vd, kcd, vcd, od);
+        int rc = cu->attention(h, &p, qd, kd, vd, kcd, vcd, od);
         ck_assert_msg(rc == 0, "cuda attention: %s", wrk_error_detail());
         tu_download(o, od, nq * sizeof(float));
         ck_assert_int_eq(ref->attention(NULL, &p, q, k, v, kc, vc, orf), 0);
@@ -323,6 +325,12 @@ static void check_attention(tu_rng *r, int n_heads, int n_kv, int hd, int n_ctx,
     tu_dfree(vcd);
 }
 
+static void check_attention(tu_rng *r, int n_heads, int n_kv, int hd, int n_ctx,
+                            const int *steps, int n_steps)
+{
+    check_attention_on(&host, r, n_heads, n_kv, hd, n_ctx, steps, n_steps);
+}
+
 START_TEST(test_attention)
 {
     tu_rng r;
@@ -345,6 +353,48 @@ START_TEST(test_attention)
     p.pos = 4;
     ck_assert_int_eq(cu->attention(&host, &p, d, d, d, d, d, d), CUDA_ERROR_INVALID_PARAMETER);
     tu_dfree(d);
+}
+END_TEST
+
+/* The cuBLAS path (attention_gemm.cu) at the shapes that stress its planning. main() bounds
+ * its score buffer to ATTN_TEST_S_BYTES (see there), so beside single batches these cases
+ * take several batches of whole KV-head groups, slices of a group, and one head at a time
+ * in blocks of query rows; with the default bound most of them would be one batch. */
+START_TEST(test_attention_gemm)
+{
+    tu_rng r;
+    tu_seed(&r, 3500);
+    /* GQA 4:1 as Llama-3: a 64-token prefill (2 batches of 16 heads), a 236-token chunk
+     * whose head is above the bound (blocks of rows), a 48-token chunk after 300 positions
+     * (batches of 3 heads, slicing the 8 KV heads) */
+    const int llama[] = {64, 236, 48, 1};
+    check_attention(&r, 32, 8, 64, 400, llama, 4);
+    const int mha[] = {64, 1, 17, 40};
+    check_attention(&r, 5, 5, 80, 128, mha, 4);     /* odd head_dim, group 1: one call */
+    const int gqa[] = {48, 3, 100};
+    check_attention(&r, 8, 2, 80, 160, gqa, 3);     /* group 4 >= KV heads: K/V broadcast */
+    const int mqa[] = {16, 20, 15};
+    check_attention(&r, 4, 1, 128, 51, mqa, 3);     /* the threshold itself, one below */
+
+    /* the path is taken at the threshold (it asks the scratch for its scores) and not below */
+    tu_scratch_release(&host);
+    unsigned grows = tu_scratch_grows(&host);
+    const int at[] = {WRK_ATTN_GEMM_MIN_TOKENS};
+    check_attention(&r, 4, 2, 64, 32, at, 1);
+    ck_assert_uint_eq(tu_scratch_grows(&host) - grows, 1);
+    tu_scratch_release(&host);
+    grows = tu_scratch_grows(&host);
+    const int below[] = {WRK_ATTN_GEMM_MIN_TOKENS - 1};
+    check_attention(&r, 4, 2, 64, 32, below, 1);
+    ck_assert_uint_eq(tu_scratch_grows(&host) - grows, 0);
+
+    /* without a scratch (ABI 1.0 table, or the member NULL) the kernel serves prefill */
+    wp_host old = host, none = host;
+    old.struct_size = (uint32_t)offsetof(wp_host, scratch);
+    none.scratch = NULL;
+    const int pre[] = {64, 20};
+    check_attention_on(&old, &r, 8, 2, 64, 96, pre, 2);
+    check_attention_on(&none, &r, 6, 6, 80, 96, pre, 2);
 }
 END_TEST
 
@@ -436,8 +486,14 @@ START_TEST(test_table)
 }
 END_TEST
 
+/* The score buffer bound of the cuBLAS attention path for this run, unless the environment
+ * sets one (WORKER_ATTN_GEMM_MAX_BYTES is read once, at the first prefill attention): small,
+ * so that the test shapes are cut into batches (sizes in test_attention_gemm). */
+#define ATTN_TEST_S_BYTES "262144"
+
 int main(void)
 {
+    setenv("WORKER_ATTN_GEMM_MAX_BYTES", ATTN_TEST_S_BYTES, 0);
     int rc = tu_cuda_host_init(&host);
     if (rc)
         return rc;
@@ -452,6 +508,7 @@ int main(void)
     tcase_add_test(tc, test_matmul_queued);
     tcase_add_test(tc, test_get_rows);
     tcase_add_test(tc, test_attention);
+    tcase_add_test(tc, test_attention_gemm);
     tcase_add_test(tc, test_rms_norm_add_copies);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

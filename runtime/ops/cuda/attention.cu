@@ -10,6 +10,9 @@
  * Long contexts (>= ATTN_LONG positions) use 16 warps per block instead of 4, since decode
  * has only n_heads blocks to spread over the GPU. Any n_ctx; head_dim <= 256. A split-K
  * decode variant (several blocks per head) is later work (issue 8).
+ *
+ * From WRK_ATTN_GEMM_MIN_TOKENS new tokens on (prefill) the attention itself goes through
+ * cuBLAS instead (attention_gemm.cu); this kernel stays for short calls and as its fallback.
  */
 #include "config.h"
 
@@ -125,6 +128,12 @@ extern "C" int wrk_cuda_attention(const wp_host *host, const wp_attention_params
         return rc;
     if (vd != v && (rc = wrk_cuda_check(cudaMemcpyAsync(vd, v, bytes, cudaMemcpyDeviceToDevice, st),
                                         "attention: store v in cache")))
+        return rc;
+    /* prefill sizes through cuBLAS (attention_gemm.cu); it declines below its threshold or
+     * without a scratch, and the kernel below serves those calls */
+    int done = 0;
+    rc = wrk_cuda_attention_gemm(host, p, q, k_cache, v_cache, out, &done);
+    if (rc || done)
         return rc;
     const int group = p->n_heads / p->n_kv_heads;
     const dim3 grid((unsigned)p->n_heads, (unsigned)p->n_tokens);

@@ -56,6 +56,16 @@ void wrk_cuda_graph_free(const wp_host *host, void *graph);
 int wrk_cuda_attention(const wp_host *host, const wp_attention_params *p, const float *q,
                        const float *k, const float *v, float *k_cache, float *v_cache,
                        float *out);
+/* attention_gemm.cu: prefill attention through cuBLAS. */
+/** New tokens from which wrk_cuda_attention takes the cuBLAS path. */
+#define WRK_ATTN_GEMM_MIN_TOKENS 16
+/** Attention (p checked by the caller) over cache rows 0..pos+n-1 that already hold the new
+ *  keys and values, queued as fp32 SGEMMs and a softmax kernel, with the scores in the host's
+ *  scratch. *done = 1 when queued (or failed: error returned); *done = 0 and 0 returned when
+ *  the path declines: n_tokens < WRK_ATTN_GEMM_MIN_TOKENS, no cuBLAS handle, no scratch
+ *  (ABI 1.0 table) or the scratch refused (warned once); the caller then runs the kernel. */
+int wrk_cuda_attention_gemm(const wp_host *host, const wp_attention_params *p, const float *q,
+                            const float *k_cache, const float *v_cache, float *out, int *done);
 
 #ifdef __cplusplus
 }
