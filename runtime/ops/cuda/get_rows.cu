@@ -133,33 +133,12 @@ static int get_rows_any(const wp_host *host, const wp_tensor *table, const int32
         ((uintptr_t)out & 3u))
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "get_rows %s: misaligned table %p or out %p",
                          name, table->data, (void *)out);
-    switch (table->type) {
-    case WP_DTYPE_F32:
-        rc = (tv && ne0 % 4 == 0) ? get_rows_launch<TraitF32V>(st, table, ids, ids_dev, n, out)
-                                  : get_rows_launch<TraitF32S>(st, table, ids, ids_dev, n, out);
-        break;
-    case WP_DTYPE_F16:
-        rc = (tv && ne0 % 8 == 0) ? get_rows_launch<TraitF16V>(st, table, ids, ids_dev, n, out)
-                                  : get_rows_launch<TraitF16S>(st, table, ids, ids_dev, n, out);
-        break;
-    case WP_DTYPE_BF16:
-        rc = (tv && ne0 % 8 == 0) ? get_rows_launch<TraitBF16V>(st, table, ids, ids_dev, n, out)
-                                  : get_rows_launch<TraitBF16S>(st, table, ids, ids_dev, n, out);
-        break;
-    case WP_DTYPE_Q8_0: rc = get_rows_launch<TraitQ8_0>(st, table, ids, ids_dev, n, out); break;
-    case WP_DTYPE_Q4_0: rc = get_rows_launch<TraitQ4_0>(st, table, ids, ids_dev, n, out); break;
-    case WP_DTYPE_Q4_K:
-        if (!tv)
-            return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                             "get_rows %s: Q4_K data must be 16-byte aligned in device memory",
-                             name);
-        rc = get_rows_launch<TraitQ4_K>(st, table, ids, ids_dev, n, out);
-        break;
-    case WP_DTYPE_Q6_K: rc = get_rows_launch<TraitQ6_K>(st, table, ids, ids_dev, n, out); break;
-    default:
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "get_rows %s: unsupported type %u", name,
-                         table->type);
-    }
+    if (table->type == WP_DTYPE_Q4_K && !tv)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "get_rows %s: Q4_K data must be 16-byte aligned in device memory", name);
+    rc = wrk_with_trait(table->type, tv, ne0, [&](auto t) {
+        return get_rows_launch<decltype(t)>(st, table, ids, ids_dev, n, out);
+    });
     if (rc)
         wrk_error_prefix("get_rows %s (n=%d): ", name, n);
     return rc;

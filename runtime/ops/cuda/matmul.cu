@@ -294,23 +294,6 @@ static inline bool aligned16(const void *p)
     return ((uintptr_t)p & 15u) == 0;
 }
 
-/* Call fn with (a value of) the trait that reads weights of this type: 16-byte loads for
- * the float types when the rows allow them (wv: data 16-byte aligned). */
-template <class Fn>
-static int with_trait(uint32_t type, bool wv, uint64_t in, Fn &&fn)
-{
-    switch (type) {
-    case WP_DTYPE_F32: return (wv && in % 4 == 0) ? fn(TraitF32V{}) : fn(TraitF32S{});
-    case WP_DTYPE_F16: return (wv && in % 8 == 0) ? fn(TraitF16V{}) : fn(TraitF16S{});
-    case WP_DTYPE_BF16: return (wv && in % 8 == 0) ? fn(TraitBF16V{}) : fn(TraitBF16S{});
-    case WP_DTYPE_Q8_0: return fn(TraitQ8_0{});
-    case WP_DTYPE_Q4_0: return fn(TraitQ4_0{});
-    case WP_DTYPE_Q4_K: return fn(TraitQ4_K{});
-    case WP_DTYPE_Q6_K: return fn(TraitQ6_K{});
-    default: return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "unsupported type %u", type);
-    }
-}
-
 /* The alignment the GEMV's loads need (4 for F32 rows, 2 for the f16 fields elsewhere, 16
  * for Q4_K); *wv = the data allows 16-byte loads. */
 static int gemv_check_weight(const wp_tensor *w, const float *x, bool *wv)
@@ -375,7 +358,7 @@ static int matmul_parts(const wp_host *host, const wp_matmul_part *parts, int co
                                   (int)wj->ne[1], 0};
         }
         a.count = j - i;
-        rc = with_trait(w->type, wv, in,
+        rc = wrk_with_trait(w->type, wv, in,
                         [&](auto t) { return gemv_launch<decltype(t)>(st, a, x, n, xv); });
         if (rc)
             return matmul_error_prefix(rc, w, n);
@@ -431,7 +414,7 @@ extern "C" int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor
         a.row_bytes = (size_t)wrk_ops_row_bytes(w_gate);
         a.in = (int)in;
         const bool xv = aligned16(x) && in % 4 == 0;
-        rc = with_trait(w_gate->type, wv_g, in, [&](auto t) {
+        rc = wrk_with_trait(w_gate->type, wv_g, in, [&](auto t) {
             gemv_launch_nc<decltype(t), 1, true>(st, a, x, 1, xv, 0);
             return wrk_cuda_launch_check("matmul glu");
         });

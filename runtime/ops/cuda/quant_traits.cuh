@@ -28,6 +28,7 @@
 #define WRK_OPS_QUANT_TRAITS_CUH
 
 #include "ops/cuda/cuda_common.cuh"
+#include "worker_plugin.h"
 
 /* Four bytes from a 2-byte aligned address (Q8_0, Q4_0 and Q6_K blocks are only 2-byte
  * aligned), through the read-only path. */
@@ -98,7 +99,19 @@ struct TraitF32S {
     __device__ static void dequant(const Raw &f, int, float *v) { v[0] = f; }
 };
 
-struct TraitF16V {
+/* The 16-bit float types differ only in how a half-word becomes a float: one template
+ * each for the 16-byte (V) and the 2-byte (S) reads, BF = bfloat16 over IEEE half. */
+template <bool BF>
+__device__ __forceinline__ void h16x2_to_f32(uint32_t w, float *v)
+{
+    if constexpr (BF)
+        words_to_bf16x2(w, v);
+    else
+        words_to_f16x2(w, v);
+}
+
+template <bool BF>
+struct TraitH16V {
     static constexpr int QK = 8, BYTES = 16, TPB = 1, NRUN = 1, RUNLEN = 8, RUNSTRIDE = 0,
                          UNROLL = 8, ROWS = 1;
     typedef uint4 Raw;
@@ -106,41 +119,28 @@ struct TraitF16V {
     __device__ static Raw fetch(const uint8_t *b, int) { return ld_u128(b); }
     __device__ static void dequant(const Raw &q, int, float *v)
     {
-        words_to_f16x2(q.x, v); words_to_f16x2(q.y, v + 2);
-        words_to_f16x2(q.z, v + 4); words_to_f16x2(q.w, v + 6);
+        h16x2_to_f32<BF>(q.x, v); h16x2_to_f32<BF>(q.y, v + 2);
+        h16x2_to_f32<BF>(q.z, v + 4); h16x2_to_f32<BF>(q.w, v + 6);
     }
 };
 
-struct TraitF16S {
+template <bool BF>
+struct TraitH16S {
     static constexpr int QK = 1, BYTES = 2, TPB = 1, NRUN = 1, RUNLEN = 1, RUNSTRIDE = 0,
                          UNROLL = 4, ROWS = 1;
     typedef uint32_t Raw;
     __device__ static int start(int) { return 0; }
     __device__ static Raw fetch(const uint8_t *b, int) { return ld_u16(b); }
-    __device__ static void dequant(const Raw &q, int, float *v) { v[0] = f16_bits_to_f32(q); }
-};
-
-struct TraitBF16V {
-    static constexpr int QK = 8, BYTES = 16, TPB = 1, NRUN = 1, RUNLEN = 8, RUNSTRIDE = 0,
-                         UNROLL = 8, ROWS = 1;
-    typedef uint4 Raw;
-    __device__ static int start(int) { return 0; }
-    __device__ static Raw fetch(const uint8_t *b, int) { return ld_u128(b); }
     __device__ static void dequant(const Raw &q, int, float *v)
     {
-        words_to_bf16x2(q.x, v); words_to_bf16x2(q.y, v + 2);
-        words_to_bf16x2(q.z, v + 4); words_to_bf16x2(q.w, v + 6);
+        v[0] = BF ? bf16_bits_to_f32(q) : f16_bits_to_f32(q);
     }
 };
 
-struct TraitBF16S {
-    static constexpr int QK = 1, BYTES = 2, TPB = 1, NRUN = 1, RUNLEN = 1, RUNSTRIDE = 0,
-                         UNROLL = 4, ROWS = 1;
-    typedef uint32_t Raw;
-    __device__ static int start(int) { return 0; }
-    __device__ static Raw fetch(const uint8_t *b, int) { return ld_u16(b); }
-    __device__ static void dequant(const Raw &q, int, float *v) { v[0] = bf16_bits_to_f32(q); }
-};
+typedef TraitH16V<false> TraitF16V;
+typedef TraitH16S<false> TraitF16S;
+typedef TraitH16V<true> TraitBF16V;
+typedef TraitH16S<true> TraitBF16S;
 
 /* ---- Q8_0: f16 d, int8 qs[32]; x = qs * d. Item = 8 quants. --------------------------- */
 
@@ -285,5 +285,23 @@ struct TraitQ6_K {
         }
     }
 };
+
+/* Call fn with (a value of) the trait that reads weights of this type: 16-byte loads for
+ * the float types when the rows allow them (wv: data 16-byte aligned; Q4_K needs it, the
+ * callers check). The one switch over types of the GEMV and the gathers. */
+template <class Fn>
+static inline int wrk_with_trait(uint32_t type, bool wv, uint64_t in, Fn &&fn)
+{
+    switch (type) {
+    case WP_DTYPE_F32: return (wv && in % 4 == 0) ? fn(TraitF32V{}) : fn(TraitF32S{});
+    case WP_DTYPE_F16: return (wv && in % 8 == 0) ? fn(TraitF16V{}) : fn(TraitF16S{});
+    case WP_DTYPE_BF16: return (wv && in % 8 == 0) ? fn(TraitBF16V{}) : fn(TraitBF16S{});
+    case WP_DTYPE_Q8_0: return fn(TraitQ8_0{});
+    case WP_DTYPE_Q4_0: return fn(TraitQ4_0{});
+    case WP_DTYPE_Q4_K: return fn(TraitQ4_K{});
+    case WP_DTYPE_Q6_K: return fn(TraitQ6_K{});
+    default: return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "unsupported type %u", type);
+    }
+}
 
 #endif
