@@ -133,6 +133,9 @@ START_TEST(test_matmul_multi)
     const int big[4] = {2048, 512, 512, 77};
     const uint32_t four[4] = {t, t, t, t};
     check_multi(&r, four, big, 4, 2048, 1, 0);
+    /* >= 4096 rows in one launch: the paired-rows decode kernel of the quantized layouts */
+    const int many[3] = {4000, 200, 37};
+    check_multi(&r, same, many, 3, in, 1, WP_MATMUL_ACCUMULATE);
     /* prefill widths go to cuBLAS for the float types, tiles of 8 for the others */
     if (qk == 1)
         check_multi(&r, same, outs, 3, in, 12, WP_MATMUL_ACCUMULATE);

@@ -33,14 +33,25 @@
  * With these every variant compiles without spills and within 128 registers (>= 16 warps
  * per SM). No min-blocks in __launch_bounds__: with one, nvcc schedules for the cap and
  * spent up to 255 registers (Q4_K, NC = 8). Check `-Xptxas -v` after any change here. */
-template <class T, int NC, bool GLU = false>
+template <class T, int NC, bool GLU = false, bool PAIR = false>
 struct GemvShape {
-    static constexpr int R = GLU ? 2 : NC == 1 ? T::ROWS : 1;
-    static constexpr int U = GLU ? (T::UNROLL * T::ROWS / 2 > 1 ? T::UNROLL * T::ROWS / 2 : 1)
+    static constexpr int R = GLU || PAIR ? 2 : NC == 1 ? T::ROWS : 1;
+    static constexpr int U = GLU || PAIR ? (T::UNROLL * T::ROWS / 2 > 1 ? T::UNROLL * T::ROWS / 2 : 1)
                              : NC == 1 ? T::UNROLL
                              : T::UNROLL / 2 > 2 ? T::UNROLL / 2 : 2;
     static constexpr int RO = GLU ? 1 : R; /* output rows per warp */
 };
+
+/* PAIR (decode, one row per warp in the trait): two rows per warp share each x load, with
+ * half the unroll. Measured on the H100 (bench_gemv graph, docs/performance.md): for the
+ * 2-byte aligned quantized layouts it helps matrices of >= 4096 rows (Q8_0 128256x2048
+ * 261 -> 160 us, 8192x2048 19.2 -> 12.5 us; Q6_K 152 -> 124 us) and hurts 2048-row ones
+ * (fewer warps than the GPU holds); F16 gains nothing. */
+template <class T> struct GemvPairs { static constexpr bool value = false; };
+template <> struct GemvPairs<TraitQ8_0> { static constexpr bool value = true; };
+template <> struct GemvPairs<TraitQ4_0> { static constexpr bool value = true; };
+template <> struct GemvPairs<TraitQ6_K> { static constexpr bool value = true; };
+#define GEMV_PAIR_MIN_ROWS 4096
 
 /* One weight of a launch. The parts of matmul_multi (q, k, v of a layer) share x, the type
  * and `in`; blocks [block0, the next part's block0) serve this part. A GLU launch has one
@@ -114,14 +125,14 @@ __device__ __forceinline__ void gemv_item_fma(const float (*v)[T::NRUN * T::RUNL
  * is the whole row, one memory round trip. Rows past `out` (the last warp's tail) read row
  * out - 1 again and are not stored, so all lanes stay in the shuffles. GLU (NC = 1): row q
  * of gate and of up in one warp, y[q] = silu(gate) * up. */
-template <class T, int NC, bool XV, bool GLU>
+template <class T, int NC, bool XV, bool GLU, bool PAIR>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
 {
     constexpr int NV = T::NRUN * T::RUNLEN;
-    constexpr int U = GemvShape<T, NC, GLU>::U;
-    constexpr int R = GemvShape<T, NC, GLU>::R;
-    constexpr int RO = GemvShape<T, NC, GLU>::RO;
+    constexpr int U = GemvShape<T, NC, GLU, PAIR>::U;
+    constexpr int R = GemvShape<T, NC, GLU, PAIR>::R;
+    constexpr int RO = GemvShape<T, NC, GLU, PAIR>::RO;
     /* the part of this block, picked with constant indices (a run-time index into the
      * parameter struct would copy it to local memory) */
     const uint8_t *W = a.p[0].W;
@@ -245,11 +256,11 @@ __global__ void matmul_glu_kernel(float *__restrict__ gate, const float *__restr
 
 
 /* Launch the NC-column kernel over n_tiles tiles from column col0, for every part of a. */
-template <class T, int NC, bool GLU>
+template <class T, int NC, bool GLU, bool PAIR = false>
 static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_tiles, bool xv,
                            int col0)
 {
-    const int rows_per_block = GEMV_WARPS * GemvShape<T, NC, GLU>::RO;
+    const int rows_per_block = GEMV_WARPS * GemvShape<T, NC, GLU, PAIR>::RO;
     int blocks = 0;
     for (int i = 0; i < a.count; i++) {
         a.p[i].block0 = blocks;
@@ -259,9 +270,9 @@ static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_ti
     x += (size_t)col0 * a.in;
     const dim3 grid((unsigned)blocks, (unsigned)n_tiles);
     if (xv)
-        wrk_launch(matmul_gemv_kernel<T, NC, true, GLU>, grid, GEMV_WARPS * 32, st, a, x);
+        wrk_launch(matmul_gemv_kernel<T, NC, true, GLU, PAIR>, grid, GEMV_WARPS * 32, st, a, x);
     else
-        wrk_launch(matmul_gemv_kernel<T, NC, false, GLU>, grid, GEMV_WARPS * 32, st, a, x);
+        wrk_launch(matmul_gemv_kernel<T, NC, false, GLU, PAIR>, grid, GEMV_WARPS * 32, st, a, x);
 }
 
 /* All n columns: full tiles of 8, then one launch for the remaining 1..7. */
@@ -278,7 +289,16 @@ static int gemv_launch(cudaStream_t st, const GemvArgs &a, const float *x, int n
     const int c0 = full * GEMV_MAXCOLS;
     switch (rest) {
     case 0: return 0;
-    case 1: gemv_launch_nc<T, 1, false>(st, a, x, 1, xv, c0); break;
+    case 1: {
+        int rows = 0;
+        for (int i = 0; i < a.count; i++)
+            rows += a.p[i].out;
+        if (GemvPairs<T>::value && rows >= GEMV_PAIR_MIN_ROWS)
+            gemv_launch_nc<T, 1, false, GemvPairs<T>::value>(st, a, x, 1, xv, c0);
+        else
+            gemv_launch_nc<T, 1, false>(st, a, x, 1, xv, c0);
+        break;
+    }
     case 2: gemv_launch_nc<T, 2, false>(st, a, x, 1, xv, c0); break;
     case 3: gemv_launch_nc<T, 3, false>(st, a, x, 1, xv, c0); break;
     case 4: gemv_launch_nc<T, 4, false>(st, a, x, 1, xv, c0); break;
