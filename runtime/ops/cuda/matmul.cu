@@ -1,8 +1,8 @@
 /*
  * matmul.cu - y[n][out] = x[n][in] * W^T (+ bias) on the GPU, for every weight type.
  *
- * Decode (n small) is bound by reading W once: one warp per output row (two for Q4_K, so
- * each x load serves both) streams the row with wide read-only loads (16 bytes where the
+ * Decode (n small) is bound by reading W once: one warp per output row (two for Q4_K, and
+ * for the large Q8_0/Q4_0/Q6_K matrices, so each x load serves both) streams the row with wide read-only loads (16 bytes where the
  * layout allows), with all of a 2048-wide row's loads in flight per lane before the first
  * use, dequantizes in registers (integers to float without I2F, see quant_traits.cuh), and
  * multiplies each weight by up to 8 columns of x at once (x is small and stays in L1/L2),
@@ -11,7 +11,13 @@
  * (matmul_gemm.cu) where wrk_cuda_gemm_takes() says so; otherwise the GEMV kernel runs over
  * tiles of 8 columns (one launch for the full tiles, one for the rest).
  *
- * Test: tests/ops/test_ops_cuda (against the host set); time: tests/ops/bench_gemv.
+ * One launch serves several weights over the same x (matmul_multi: q, k and v), may add
+ * into y (the residual), or computes silu(gate) * up from two weights in one warp
+ * (matmul_glu). Kernels use programmatic dependent launch (cuda_common.cuh): the first
+ * round of weight loads is issued before waiting for the kernel that produces x.
+ *
+ * Test: tests/ops/test_ops_cuda, test_ops_fused_cuda (against the host set); time:
+ * tests/ops/bench_gemv.
  */
 #include "config.h"
 
