@@ -4,7 +4,7 @@ runtime_libwrk_la_SOURCES += runtime/ops/ops.h runtime/ops/ops_internal.h \
 	runtime/ops/host/host_ops.h runtime/ops/host/host_ops.c \
 	runtime/ops/host/host_matmul.c runtime/ops/host/host_attention.c
 if HAVE_CUDA
-runtime_libwrk_la_SOURCES += runtime/ops/cuda/cuda_common.cuh \
+runtime_libwrk_la_SOURCES += runtime/ops/cuda/cuda_common.cuh runtime/ops/cuda/cublas_common.cuh \
 	runtime/ops/cuda/quant_traits.cuh runtime/ops/cuda/cuda_ops.h \
 	runtime/ops/cuda/cuda_ops.cu runtime/ops/cuda/matmul.cu \
 	runtime/ops/cuda/matmul_gemm.cu runtime/ops/cuda/graph.cu runtime/ops/cuda/dequant.cu \
@@ -12,6 +12,7 @@ runtime_libwrk_la_SOURCES += runtime/ops/cuda/cuda_common.cuh \
 	runtime/ops/cuda/attention_gemm.cu runtime/ops/cuda/attention_decode.cu
 # nvcc runs without dependency tracking: name the kernel headers so an edit rebuilds.
 wrk_ops_cuda_deps = $(srcdir)/runtime/ops/cuda/cuda_common.cuh \
+	$(srcdir)/runtime/ops/cuda/cublas_common.cuh \
 	$(srcdir)/runtime/ops/cuda/quant_traits.cuh $(srcdir)/runtime/ops/cuda/cuda_ops.h \
 	$(srcdir)/runtime/ops/ops_internal.h $(srcdir)/abi/worker_plugin.h
 runtime/ops/cuda/cuda_ops.lo runtime/ops/cuda/matmul.lo runtime/ops/cuda/matmul_gemm.lo \

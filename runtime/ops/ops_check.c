@@ -78,8 +78,7 @@ int wrk_ops_check_get_rows(const wp_tensor *table, const int32_t *ids, int n,
     return 0;
 }
 
-/* The shape of attention over the cache, for n_tokens new tokens at pos. */
-static int check_attention_shape(const wp_attention_params *p, int n_tokens, int pos,
+int wrk_ops_check_attention_shape(const wp_attention_params *p, int n_tokens, int pos,
                                  const char *what)
 {
     if (p->n_heads < 1 || p->n_kv_heads < 1 || p->head_dim < 1 || p->n_ctx < 1 ||
@@ -100,7 +99,7 @@ int wrk_ops_check_attention(const wp_attention_params *p, const float *q, const 
 {
     if (!p)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention: NULL params");
-    int rc = check_attention_shape(p, p->n_tokens, p->pos, "attention");
+    int rc = wrk_ops_check_attention_shape(p, p->n_tokens, p->pos, "attention");
     if (rc)
         return rc;
     if (!q || !k || !v || !k_cache || !v_cache || !out)
@@ -116,7 +115,7 @@ int wrk_ops_check_attention_decode(const wp_attention_params *p, const int32_t *
     if (!p)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode: NULL params");
     /* one token; its position lives in backend memory and is the caller's to check */
-    int rc = check_attention_shape(p, 1, 0, "attention_decode");
+    int rc = wrk_ops_check_attention_shape(p, 1, 0, "attention_decode");
     if (rc)
         return rc;
     if (!pos || !q || !k || !v || !k_cache || !v_cache || !out || (work_bytes && !work))

@@ -22,6 +22,11 @@ int wrk_ops_check_matmul(const wp_tensor *w, const float *x, const float *y, int
 int wrk_ops_check_get_rows(const wp_tensor *table, const int32_t *ids, int n,
                            const float *out);
 
+/** Check the shape of attention over the cache for n_tokens new tokens at pos (heads,
+ *  head_dim, n_ctx, scale); what names the op in the detail. */
+int wrk_ops_check_attention_shape(const wp_attention_params *p, int n_tokens, int pos,
+                                  const char *what);
+
 /** Check attention parameters and pointers: positive heads/head_dim, n_heads a multiple of
  *  n_kv_heads, 0 <= pos, pos + n_tokens <= n_ctx. */
 int wrk_ops_check_attention(const wp_attention_params *p, const float *q, const float *k,

@@ -220,9 +220,9 @@ extern "C" int wrk_cuda_attention_decode_work(const wp_host *host, const wp_atte
     (void)host;
     if (!bytes)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL bytes");
-    int rc = wrk_ops_check_attention_decode(p, (const int32_t *)1, (const float *)1,
-                                            (const float *)1, (const float *)1, (const float *)1,
-                                            (const float *)1, (const float *)1, NULL, 0);
+    if (!p)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL params");
+    int rc = wrk_ops_check_attention_shape(p, 1, 0, "attention_decode_work");
     if (rc)
         return rc;
     *bytes = ad_work_bytes(p->n_heads, p->head_dim, ad_splits(p->n_ctx));
@@ -262,10 +262,9 @@ extern "C" int wrk_cuda_attention_decode(const wp_host *host, const wp_attention
                                          const float *v, float *k_cache, float *v_cache,
                                          float *out, void *work)
 {
-    size_t need = 0;
-    int rc = wrk_cuda_attention_decode_work(host, p, &need);
-    if (!rc)
-        rc = wrk_ops_check_attention_decode(p, pos, q, k, v, k_cache, v_cache, out, work, need);
+    /* the work size only matters once the shape has passed the check */
+    const size_t need = p ? ad_work_bytes(p->n_heads, p->head_dim, ad_splits(p->n_ctx)) : 0;
+    int rc = wrk_ops_check_attention_decode(p, pos, q, k, v, k_cache, v_cache, out, work, need);
     if (rc)
         return rc;
     if (p->head_dim > 32 * AD_MAX_DPL)

@@ -38,6 +38,7 @@
 
 #include <cublas_v2.h>
 
+#include "ops/cuda/cublas_common.cuh"
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops_internal.h"
@@ -107,27 +108,6 @@ static size_t s_max_bytes(void)
         cap = v;
     }
     return cap;
-}
-
-/* 1 when the host table has a scratch member (ABI 1.1) and fills it; a 1.0 table ends
- * before the member, so the size is checked first (as in matmul_gemm.cu). */
-static bool has_scratch(const wp_host *host)
-{
-    return host->struct_size >= offsetof(wp_host, scratch) + sizeof(host->scratch) &&
-           host->scratch != NULL;
-}
-
-static const char *cublas_status_name(cublasStatus_t s)
-{
-    switch (s) {
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    default: return "cuBLAS error";
-    }
 }
 
 /* How one call is cut into batches (see the top). */
@@ -266,7 +246,7 @@ static int gemm_fail(const attn_plan *pl, const attn_batch *b, int o, const char
                      "attention (n %d pos %d head_dim %d): %s product of %d heads from head %d, "
                      "rows %d..%d: cublasSgemmStridedBatched: %s",
                      pl->n, pl->pos, pl->hd, what, b->bc, grid_head(pl, o, b->b0), b->i0,
-                     b->i0 + b->rows - 1, cublas_status_name(cs));
+                     b->i0 + b->rows - 1, wrk_cublas_status_name(cs));
 }
 
 /* One batch: the scores of its heads into S, the softmax over all its rows, the outputs. */
@@ -346,7 +326,8 @@ extern "C" int wrk_cuda_attention_gemm(const wp_host *host, const wp_attention_p
                                        const float *v_cache, float *out, int *done)
 {
     *done = 0;
-    if (p->n_tokens < WRK_ATTN_GEMM_MIN_TOKENS || !host || !host->cublas || !has_scratch(host))
+    if (p->n_tokens < WRK_ATTN_GEMM_MIN_TOKENS || !host || !host->cublas ||
+        !wrk_host_has_scratch(host))
         return 0;
     attn_plan pl;
     plan_make(p, &pl);
@@ -359,16 +340,10 @@ extern "C" int wrk_cuda_attention_gemm(const wp_host *host, const wp_attention_p
     *done = 1;
     const cudaStream_t st = wrk_stream(host);
     cublasHandle_t h = (cublasHandle_t)host->cublas;
-    /* the shared handle may have been left on another stream, math or pointer mode: default
-     * math, so SGEMM keeps fp32 (no TF32); alpha and beta are host values */
-    cublasStatus_t cs = cublasSetStream(h, st);
-    if (cs == CUBLAS_STATUS_SUCCESS)
-        cs = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
-    if (cs == CUBLAS_STATUS_SUCCESS)
-        cs = cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST);
+    cublasStatus_t cs = wrk_cublas_bind(h, st);
     if (cs != CUBLAS_STATUS_SUCCESS)
         return wrk_error(CUDA_ERROR_INFERENCE_FAILED, "attention: binding cuBLAS: %s",
-                         cublas_status_name(cs));
+                         wrk_cublas_status_name(cs));
     int rc = 0;
     for (int i0 = 0; !rc && i0 < pl.n; i0 += pl.blk_rows) {
         const int rows = pl.n - i0 < pl.blk_rows ? pl.n - i0 : pl.blk_rows;

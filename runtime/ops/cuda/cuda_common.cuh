@@ -7,6 +7,7 @@
 
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/wrk_error.h"
@@ -94,6 +95,14 @@ static inline void wrk_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, c
     cfg.attrs = attr;
     cfg.numAttrs = wrk_pdl_enabled() ? 1 : 0;
     (void)cudaLaunchKernelEx(&cfg, kernel, ((KArgs)args)...);
+}
+
+/* 1 when the host table has a scratch member (ABI 1.1) and fills it; a 1.0 table ends
+ * before the member, so the size is checked first. */
+static inline bool wrk_host_has_scratch(const wp_host *host)
+{
+    return host->struct_size >= offsetof(wp_host, scratch) + sizeof(host->scratch) &&
+           host->scratch != NULL;
 }
 
 /* Sum over the 32 lanes; every lane gets the result. */

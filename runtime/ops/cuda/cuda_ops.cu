@@ -25,21 +25,11 @@ __global__ void add_kernel(float *__restrict__ y, const float *__restrict__ x, s
         y[i] += x[i];
 }
 
-/* One block per row: fp32 sum of squares reduced through warp shuffles and shared memory,
- * then out = x * rsqrt(mean + eps) * weight. out may alias x: each thread rewrites only the
- * elements it read, after the reduction. */
-__global__ void __launch_bounds__(NORM_THREADS)
-rms_norm_kernel(const float *x, const float *__restrict__ weight, float *out, int width,
-                float eps)
+/* 1 / rms of a row from each thread's partial sum of squares ss: warp shuffles, then the
+ * warps' sums through shared memory; every thread gets the result. */
+__device__ __forceinline__ float rms_inv(float ss, int width, float eps)
 {
     __shared__ float partial[NORM_THREADS / 32];
-    wrk_pdl_trigger();
-    wrk_pdl_wait();
-    const float *xr = x + (size_t)blockIdx.x * width;
-    float *orow = out + (size_t)blockIdx.x * width;
-    float ss = 0.0f;
-    for (int i = threadIdx.x; i < width; i += NORM_THREADS)
-        ss = fmaf(xr[i], xr[i], ss);
     ss = warp_sum(ss);
     if ((threadIdx.x & 31) == 0)
         partial[threadIdx.x >> 5] = ss;
@@ -48,7 +38,24 @@ rms_norm_kernel(const float *x, const float *__restrict__ weight, float *out, in
 #pragma unroll
     for (int w = 0; w < NORM_THREADS / 32; w++)
         total += partial[w];
-    const float inv = 1.0f / sqrtf(total / (float)width + eps);
+    return 1.0f / sqrtf(total / (float)width + eps);
+}
+
+/* One block per row: fp32 sum of squares reduced through warp shuffles and shared memory,
+ * then out = x * rsqrt(mean + eps) * weight. out may alias x: each thread rewrites only the
+ * elements it read, after the reduction. */
+__global__ void __launch_bounds__(NORM_THREADS)
+rms_norm_kernel(const float *x, const float *__restrict__ weight, float *out, int width,
+                float eps)
+{
+    wrk_pdl_trigger();
+    wrk_pdl_wait();
+    const float *xr = x + (size_t)blockIdx.x * width;
+    float *orow = out + (size_t)blockIdx.x * width;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < width; i += NORM_THREADS)
+        ss = fmaf(xr[i], xr[i], ss);
+    const float inv = rms_inv(ss, width, eps);
     for (int i = threadIdx.x; i < width; i += NORM_THREADS)
         orow[i] = xr[i] * inv * weight[i];
 }
@@ -62,7 +69,6 @@ __global__ void __launch_bounds__(NORM_THREADS)
 rms_norm_vec_kernel(const float *x, const float *__restrict__ weight, float *out, int width,
                     float eps)
 {
-    __shared__ float partial[NORM_THREADS / 32];
     wrk_pdl_trigger();
     const int n4 = width / 4;
     float4 wv[V], xv[V];
@@ -87,15 +93,7 @@ rms_norm_vec_kernel(const float *x, const float *__restrict__ weight, float *out
             ss = fmaf(xv[v].w, xv[v].w, ss);
         }
     }
-    ss = warp_sum(ss);
-    if ((threadIdx.x & 31) == 0)
-        partial[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    float total = 0.0f;
-#pragma unroll
-    for (int w = 0; w < NORM_THREADS / 32; w++)
-        total += partial[w];
-    const float inv = 1.0f / sqrtf(total / (float)width + eps);
+    const float inv = rms_inv(ss, width, eps);
 #pragma unroll
     for (int v = 0; v < V; v++) {
         const int i = threadIdx.x + v * NORM_THREADS;
@@ -128,7 +126,8 @@ static int cuda_rms_norm(const wp_host *host, const float *x, const float *weigh
         return rc;
     const cudaStream_t st = wrk_stream(host);
     const dim3 grid((unsigned)n_rows);
-    const bool vec = width % 4 == 0 && (((uintptr_t)x | (uintptr_t)weight | (uintptr_t)out) & 15u) == 0;
+    const bool vec =
+        width % 4 == 0 && (((uintptr_t)x | (uintptr_t)weight | (uintptr_t)out) & 15u) == 0;
     const int per = (width / 4 + NORM_THREADS - 1) / NORM_THREADS; /* float4s per thread */
     if (vec && per <= 1)
         wrk_launch(rms_norm_vec_kernel<1>, grid, NORM_THREADS, st, x, weight, out, width, eps);

@@ -126,16 +126,11 @@ static int get_rows_any(const wp_host *host, const wp_tensor *table, const int32
 {
     const cudaStream_t st = wrk_stream(host);
     const char *name = table->name ? table->name : "(unnamed)";
-    const bool tv = ((uintptr_t)table->data & 15u) == 0;
     const uint64_t ne0 = table->ne[0];
-    int rc;
-    if (((uintptr_t)table->data & (table->type == WP_DTYPE_F32 ? 3u : 1u)) != 0 ||
-        ((uintptr_t)out & 3u))
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "get_rows %s: misaligned table %p or out %p",
-                         name, table->data, (void *)out);
-    if (table->type == WP_DTYPE_Q4_K && !tv)
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                         "get_rows %s: Q4_K data must be 16-byte aligned in device memory", name);
+    bool tv;
+    int rc = wrk_check_weight_align("get_rows", table, "table", "out", out, &tv);
+    if (rc)
+        return rc;
     rc = wrk_with_trait(table->type, tv, ne0, [&](auto t) {
         return get_rows_launch<decltype(t)>(st, table, ids, ids_dev, n, out);
     });

@@ -2,9 +2,10 @@
  * matmul.cu - y[n][out] = x[n][in] * W^T (+ bias) on the GPU, for every weight type.
  *
  * Decode (n small) is bound by reading W once: one warp per output row (two for Q4_K, and
- * for the large Q8_0/Q4_0/Q6_K matrices, so each x load serves both) streams the row with wide read-only loads (16 bytes where the
- * layout allows), with all of a 2048-wide row's loads in flight per lane before the first
- * use, dequantizes in registers (integers to float without I2F, see quant_traits.cuh), and
+ * for the large Q8_0/Q4_0/Q6_K matrices, so each x load serves both) streams the row with
+ * wide read-only loads (16 bytes where the layout allows), with all of a 2048-wide row's
+ * loads in flight per lane before the first use, dequantizes in registers (integers to
+ * float without I2F, see quant_traits.cuh), and
  * multiplies each weight by up to 8 columns of x at once (x is small and stays in L1/L2),
  * accumulating in fp32 and reducing with warp shuffles. x stays fp32 (16-bit or int8 x
  * would miss the 1e-4 tolerance against the host set). Larger n (prefill) goes to cuBLAS
@@ -42,7 +43,8 @@
 template <class T, int NC, bool GLU = false, bool PAIR = false>
 struct GemvShape {
     static constexpr int R = GLU || PAIR ? 2 : NC == 1 ? T::ROWS : 1;
-    static constexpr int U = GLU || PAIR ? (T::UNROLL * T::ROWS / 2 > 1 ? T::UNROLL * T::ROWS / 2 : 1)
+    static constexpr int U = GLU || PAIR ? (T::UNROLL * T::ROWS / 2 > 1 ? T::UNROLL * T::ROWS / 2
+                                                                        : 1)
                              : NC == 1 ? T::UNROLL
                              : T::UNROLL / 2 > 2 ? T::UNROLL / 2 : 2;
     static constexpr int RO = GLU ? 1 : R; /* output rows per warp */
@@ -320,20 +322,10 @@ static inline bool aligned16(const void *p)
     return ((uintptr_t)p & 15u) == 0;
 }
 
-/* The alignment the GEMV's loads need (4 for F32 rows, 2 for the f16 fields elsewhere, 16
- * for Q4_K); *wv = the data allows 16-byte loads. */
+/* The GEMV's alignment needs for w beside x; *wv: 16-byte loads possible. */
 static int gemv_check_weight(const wp_tensor *w, const float *x, bool *wv)
 {
-    const char *name = w->name ? w->name : "(unnamed)";
-    if (((uintptr_t)w->data & (w->type == WP_DTYPE_F32 ? 3u : 1u)) != 0 || ((uintptr_t)x & 3u))
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                         "matmul %s: misaligned weight data %p or x %p", name, w->data,
-                         (const void *)x);
-    *wv = aligned16(w->data);
-    if (w->type == WP_DTYPE_Q4_K && !*wv)
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                         "matmul %s: Q4_K data must be 16-byte aligned in device memory", name);
-    return 0;
+    return wrk_check_weight_align("matmul", w, "weight data", "x", x, wv);
 }
 
 static int matmul_error_prefix(int rc, const wp_tensor *w, int n)
@@ -363,13 +355,12 @@ static int matmul_parts(const wp_host *host, const wp_matmul_part *parts, int co
             i++;
             continue;
         }
-        bool wv;
-        if ((rc = gemv_check_weight(w, x, &wv)) != 0)
-            return matmul_error_prefix(rc, w, n);
         GemvArgs a = {};
         a.accumulate = accumulate;
         a.row_bytes = (size_t)wrk_ops_row_bytes(w);
         a.in = (int)in;
+        /* part i and the following ones of its type and 16-byte alignment */
+        bool wv = false;
         int j = i;
         for (; j < count; j++) {
             const wp_tensor *wj = parts[j].w;
@@ -378,14 +369,16 @@ static int matmul_parts(const wp_host *host, const wp_matmul_part *parts, int co
                 break;
             if ((rc = gemv_check_weight(wj, x, &wvj)) != 0)
                 return matmul_error_prefix(rc, wj, n);
-            if (wvj != wv)
+            if (j == i)
+                wv = wvj;
+            else if (wvj != wv)
                 break;
             a.p[j - i] = GemvPart{(const uint8_t *)wj->data, parts[j].y, parts[j].bias,
                                   (int)wj->ne[1], 0};
         }
         a.count = j - i;
         rc = wrk_with_trait(w->type, wv, in,
-                        [&](auto t) { return gemv_launch<decltype(t)>(st, a, x, n, xv); });
+                            [&](auto t) { return gemv_launch<decltype(t)>(st, a, x, n, xv); });
         if (rc)
             return matmul_error_prefix(rc, w, n);
         i = j;

@@ -22,6 +22,7 @@
 #include <cuda_bf16.h>
 
 #include "gguf/quant.h"
+#include "ops/cuda/cublas_common.cuh"
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops_internal.h"
@@ -92,34 +93,13 @@ static int split_x_launch(cudaStream_t st, bool bf, const float *x, uint16_t *hi
     return wrk_cuda_launch_check("matmul split x");
 }
 
-static const char *cublas_status_name(cublasStatus_t s)
-{
-    switch (s) {
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    default: return "cuBLAS error";
-    }
-}
-
-/* The shared handle may have been left on another stream or math mode by anyone: set both
- * before each product (cheap host-side calls). Default math: no TF32 for SGEMM. */
-static cublasStatus_t cublas_bind(cublasHandle_t h, cudaStream_t st)
-{
-    cublasStatus_t s = cublasSetStream(h, st);
-    return s == CUBLAS_STATUS_SUCCESS ? cublasSetMathMode(h, CUBLAS_DEFAULT_MATH) : s;
-}
-
 /* The error of a failed cuBLAS call on weight w, naming the call. */
 static int cublas_fail(const wp_tensor *w, int n, const char *call, cublasStatus_t s)
 {
     return wrk_error(CUDA_ERROR_INFERENCE_FAILED, "matmul %s (%s %llux%llu, n=%d): %s: %s",
                      w->name ? w->name : "(unnamed)", wrk_dtype_name(w->type),
                      (unsigned long long)w->ne[0], (unsigned long long)w->ne[1], n, call,
-                     cublas_status_name(s));
+                     wrk_cublas_status_name(s));
 }
 
 /* F32 prefill: column-major view y^T(out x n) = W(row-major out x in)^T-view * x^T, i.e.
@@ -130,7 +110,7 @@ static int sgemm_launch(const wp_host *host, const wp_tensor *w, const float *x,
     cublasHandle_t h = (cublasHandle_t)host->cublas;
     const int in = (int)w->ne[0], out = (int)w->ne[1];
     const float one = 1.0f;
-    cublasStatus_t s = cublas_bind(h, wrk_stream(host));
+    cublasStatus_t s = wrk_cublas_bind(h, wrk_stream(host));
     if (s == CUBLAS_STATUS_SUCCESS)
         s = cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, (const float *)w->data,
                         in, x, in, &beta, y, out);
@@ -155,14 +135,6 @@ static cublasStatus_t gemm_hilo(cublasHandle_t h, cudaDataType_t t, const void *
     return s;
 }
 
-/* 1 when the host table has a scratch member (ABI 1.1) and fills it. The size is checked
- * first: a 1.0 table ends before the member. */
-static bool has_scratch(const wp_host *host)
-{
-    return host->struct_size >= offsetof(wp_host, scratch) + sizeof(host->scratch) &&
-           host->scratch != NULL;
-}
-
 /* Regions of one product's scratch, each 128-byte aligned for cuBLAS's wide loads. */
 struct gemm_scratch {
     uint16_t *hi, *lo; /* x split, n * in values each */
@@ -179,7 +151,7 @@ static int scratch_take(const wp_host *host, const wp_tensor *w, size_t x_elems,
                         gemm_scratch *s)
 {
     const char *name = w->name ? w->name : "(unnamed)";
-    if (!has_scratch(host))
+    if (!wrk_host_has_scratch(host))
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
                          "matmul %s: the host table has no scratch (ABI 1.1)", name);
     const size_t xb = align128(x_elems * sizeof(uint16_t));
@@ -213,7 +185,7 @@ static int gemmex_launch(const wp_host *host, const wp_tensor *w, const float *x
         rc = split_x_launch(st, bf, x, s.hi, s.lo, total);
     if (!rc) {
         cublasHandle_t h = (cublasHandle_t)host->cublas;
-        cublasStatus_t cs = cublas_bind(h, st);
+        cublasStatus_t cs = wrk_cublas_bind(h, st);
         if (cs == CUBLAS_STATUS_SUCCESS)
             cs = gemm_hilo(h, bf ? CUDA_R_16BF : CUDA_R_16F, w->data, out, n, in, s.hi, s.lo, y,
                            out, beta);
@@ -253,7 +225,7 @@ static int dequant_gemm_launch(const wp_host *host, const wp_tensor *w, const fl
     int rc = scratch_take(host, w, total, (size_t)chunk * in, &s);
     if (!rc)
         rc = split_x_launch(st, false, x, s.hi, s.lo, total);
-    cublasStatus_t cs = rc ? CUBLAS_STATUS_SUCCESS : cublas_bind(h, st);
+    cublasStatus_t cs = rc ? CUBLAS_STATUS_SUCCESS : wrk_cublas_bind(h, st);
     for (int64_t r0 = 0; !rc && cs == CUBLAS_STATUS_SUCCESS && r0 < out; r0 += chunk) {
         const int rows = out - r0 < chunk ? (int)(out - r0) : chunk;
         rc = wrk_cuda_dequant_f16(host, w, (int)r0, rows, s.w);
@@ -279,7 +251,7 @@ extern "C" int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int 
     case WP_DTYPE_Q8_0:
     case WP_DTYPE_Q4_0:
     case WP_DTYPE_Q4_K:
-    case WP_DTYPE_Q6_K: return has_scratch(host);
+    case WP_DTYPE_Q6_K: return wrk_host_has_scratch(host);
     default: return 0;
     }
 }

@@ -286,9 +286,26 @@ struct TraitQ6_K {
     }
 };
 
+/* The alignment the traits' loads need: 4 bytes for F32 rows, 2 for the f16 fields of the
+ * other layouts, 16 for Q4_K; 4 for the fp32 buffer buf beside the weight (x, out). *wv:
+ * the data allows 16-byte loads. op, what and buf_name name them in the detail. */
+static inline int wrk_check_weight_align(const char *op, const wp_tensor *w, const char *what,
+                                         const char *buf_name, const void *buf, bool *wv)
+{
+    const char *name = w->name ? w->name : "(unnamed)";
+    if (((uintptr_t)w->data & (w->type == WP_DTYPE_F32 ? 3u : 1u)) != 0 || ((uintptr_t)buf & 3u))
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "%s %s: misaligned %s %p or %s %p", op,
+                         name, what, w->data, buf_name, buf);
+    *wv = ((uintptr_t)w->data & 15u) == 0;
+    if (w->type == WP_DTYPE_Q4_K && !*wv)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "%s %s: Q4_K data must be 16-byte aligned in device memory", op, name);
+    return 0;
+}
+
 /* Call fn with (a value of) the trait that reads weights of this type: 16-byte loads for
- * the float types when the rows allow them (wv: data 16-byte aligned; Q4_K needs it, the
- * callers check). The one switch over types of the GEMV and the gathers. */
+ * the float types when the rows allow them (wv: data 16-byte aligned; Q4_K needs it:
+ * wrk_check_weight_align first). The one switch over types of the GEMV and the gathers. */
 template <class Fn>
 static inline int wrk_with_trait(uint32_t type, bool wv, uint64_t in, Fn &&fn)
 {
