@@ -25,7 +25,7 @@ check_PROGRAMS += tests/ops/test_ops_fused_cuda
 TESTS += tests/ops/test_ops_fused_cuda
 tests_ops_test_ops_fused_cuda_SOURCES = tests/ops/test_ops_fused_cuda.c \
 	tests/ops/ops_testutil.c tests/ops/ops_testutil.h tests/ops/ops_cudahost.c \
-	tests/ops/ops_cudahost.h
+	tests/ops/ops_cudahost.h tests/ops/ops_devweight.c tests/ops/ops_devweight.h
 tests_ops_test_ops_fused_cuda_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_fused_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
 tests_ops_test_ops_fused_cuda_LDFLAGS = $(WRK_TESTLINK)
@@ -33,7 +33,8 @@ tests_ops_test_ops_fused_cuda_LDFLAGS = $(WRK_TESTLINK)
 check_PROGRAMS += tests/ops/test_ops_cuda
 TESTS += tests/ops/test_ops_cuda
 tests_ops_test_ops_cuda_SOURCES = tests/ops/test_ops_cuda.c tests/ops/ops_testutil.c \
-	tests/ops/ops_testutil.h tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h
+	tests/ops/ops_testutil.h tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h \
+	tests/ops/ops_devweight.c tests/ops/ops_devweight.h
 tests_ops_test_ops_cuda_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS)
 tests_ops_test_ops_cuda_LDFLAGS = $(WRK_TESTLINK)

@@ -31,29 +31,11 @@
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops.h"
 #include "ops_cudahost.h"
+#include "ops_devweight.h"
 #include "ops_testutil.h"
 
 static wp_host host;
 static const wp_ops *cu, *ref;
-
-/* A host weight and its device copy. */
-typedef struct {
-    wp_tensor h, d;
-} pair_t;
-
-static void pair_make(tu_rng *r, uint32_t type, int in, int out, int raw, pair_t *p)
-{
-    ck_assert_int_eq(tu_make_weight(r, type, in, out, raw, &p->h), 0);
-    p->d = p->h;
-    p->d.data = tu_dalloc(p->h.nbytes);
-    tu_upload(p->d.data, p->h.data, p->h.nbytes);
-}
-
-static void pair_free(pair_t *p)
-{
-    tu_dfree(p->d.data);
-    free(p->h.data);
-}
 
 /* Relative error allowed for a matmul of this weight type at n columns (see the top). */
 static double matmul_tol(uint32_t type, int n)
@@ -69,8 +51,8 @@ static double matmul_tol(uint32_t type, int n)
 static void check_matmul_on(const wp_host *h, tu_rng *r, uint32_t type, int in, int out, int n,
                             int with_bias, int raw, int x_off, double tol)
 {
-    pair_t w;
-    pair_make(r, type, in, out, raw, &w);
+    tu_pair w;
+    tu_pair_make(r, type, in, out, raw, &w);
     const size_t nx = (size_t)in * n, ny = (size_t)out * n;
     float *x = malloc(sizeof(float) * nx), *y = malloc(sizeof(float) * ny);
     float *yr = malloc(sizeof(float) * ny), *bias = malloc(sizeof(float) * out);
@@ -100,7 +82,7 @@ static void check_matmul_on(const wp_host *h, tu_rng *r, uint32_t type, int in, 
     free(y);
     free(yr);
     free(bias);
-    pair_free(&w);
+    tu_pair_free(&w);
 }
 
 static void check_matmul(tu_rng *r, uint32_t type, int in, int out, int n, int with_bias,
@@ -171,12 +153,12 @@ START_TEST(test_matmul_queued)
         {WP_DTYPE_F16, 256, 77, 33},
     };
     enum { N = 3 };
-    pair_t w[N];
+    tu_pair w[N];
     float *x[N], *y[N], *dx[N], *dy[N];
     tu_scratch_release(&host);
     const unsigned grows = tu_scratch_grows(&host);
     for (int i = 0; i < N; i++) {
-        pair_make(&r, c[i].type, c[i].in, c[i].out, 1, &w[i]);
+        tu_pair_make(&r, c[i].type, c[i].in, c[i].out, 1, &w[i]);
         const size_t nx = (size_t)c[i].in * c[i].n, ny = (size_t)c[i].out * c[i].n;
         x[i] = malloc(sizeof(float) * nx);
         y[i] = malloc(sizeof(float) * ny);
@@ -208,7 +190,7 @@ START_TEST(test_matmul_queued)
         free(y[i]);
         tu_dfree(dx[i]);
         tu_dfree(dy[i]);
-        pair_free(&w[i]);
+        tu_pair_free(&w[i]);
     }
 }
 END_TEST
@@ -223,8 +205,8 @@ START_TEST(test_get_rows)
         const int widths[] = {qk == 1 ? 173 : (int)qk * 3, 2048};
         for (int wi = 0; wi < 2; wi++) {
             const int in = widths[wi], rows = 301;
-            pair_t w;
-            pair_make(&r, type, in, rows, 1, &w);
+            tu_pair w;
+            tu_pair_make(&r, type, in, rows, 1, &w);
             const int ns[] = {1, 300};
             for (int k = 0; k < 2; k++) {
                 const int n = ns[k];
@@ -258,7 +240,7 @@ START_TEST(test_get_rows)
                 free(orf);
                 tu_dfree(d);
             }
-            pair_free(&w);
+            tu_pair_free(&w);
         }
     }
 }

@@ -20,28 +20,11 @@
 #include "gguf/quant.h"
 #include "ops/ops.h"
 #include "ops_cudahost.h"
+#include "ops_devweight.h"
 #include "ops_testutil.h"
 
 static wp_host host;
 static const wp_ops *cu, *ref;
-
-typedef struct {
-    wp_tensor h, d;
-} pair_t;
-
-static void pair_make(tu_rng *r, uint32_t type, int in, int out, pair_t *p)
-{
-    ck_assert_int_eq(tu_make_weight(r, type, in, out, 0, &p->h), 0);
-    p->d = p->h;
-    p->d.data = tu_dalloc(p->h.nbytes);
-    tu_upload(p->d.data, p->h.data, p->h.nbytes);
-}
-
-static void pair_free(pair_t *p)
-{
-    tu_dfree(p->d.data);
-    free(p->h.data);
-}
 
 /* A host buffer of random values and its device copy. */
 static float *dev_copy(const float *h, size_t n)
@@ -72,7 +55,7 @@ static void expect_close(const float *got, const float *want, size_t n, double t
 static void check_multi(tu_rng *r, const uint32_t *types, const int *outs, int count, int in,
                         int n, unsigned flags)
 {
-    pair_t w[WP_MATMUL_MAX_PARTS];
+    tu_pair w[WP_MATMUL_MAX_PARTS];
     wp_matmul_part hp[WP_MATMUL_MAX_PARTS], dp[WP_MATMUL_MAX_PARTS];
     float *y[WP_MATMUL_MAX_PARTS], *dy[WP_MATMUL_MAX_PARTS], *b[WP_MATMUL_MAX_PARTS];
     float *db[WP_MATMUL_MAX_PARTS];
@@ -80,7 +63,7 @@ static void check_multi(tu_rng *r, const uint32_t *types, const int *outs, int c
     double tol = 1e-5;
     for (int i = 0; i < count; i++) {
         const size_t ny = (size_t)outs[i] * n;
-        pair_make(r, types[i], in, outs[i], &w[i]);
+        tu_pair_make(r, types[i], in, outs[i], 0, &w[i]);
         y[i] = rand_buf(r, ny, -1, 1);
         b[i] = (i & 1) ? NULL : rand_buf(r, (size_t)outs[i], -0.5f, 0.5f);
         db[i] = b[i] ? dev_copy(b[i], (size_t)outs[i]) : NULL;
@@ -112,7 +95,7 @@ static void check_multi(tu_rng *r, const uint32_t *types, const int *outs, int c
         tu_dfree(dy[i]);
         if (db[i])
             tu_dfree(db[i]);
-        pair_free(&w[i]);
+        tu_pair_free(&w[i]);
     }
     free(x);
     tu_dfree(dx);
@@ -159,9 +142,9 @@ END_TEST
 
 static void check_glu(tu_rng *r, uint32_t tg, uint32_t tu, int in, int out, int n)
 {
-    pair_t g, u;
-    pair_make(r, tg, in, out, &g);
-    pair_make(r, tu, in, out, &u);
+    tu_pair g, u;
+    tu_pair_make(r, tg, in, out, 0, &g);
+    tu_pair_make(r, tu, in, out, 0, &u);
     const size_t ny = (size_t)out * n;
     float *x = rand_buf(r, (size_t)in * n, -1, 1), *dx = dev_copy(x, (size_t)in * n);
     float *o = malloc(ny * 4), *tmp = malloc(ny * 4), *got = malloc(ny * 4);
@@ -175,8 +158,8 @@ static void check_glu(tu_rng *r, uint32_t tg, uint32_t tu, int in, int out, int 
     snprintf(what, sizeof what, "matmul_glu %s/%s in %d out %d n %d", wrk_dtype_name(tg),
              wrk_dtype_name(tu), in, out, n);
     expect_close(got, o, ny, tg == WP_DTYPE_F32 && tu == WP_DTYPE_F32 ? 1e-5 : 1e-4, what);
-    pair_free(&g);
-    pair_free(&u);
+    tu_pair_free(&g);
+    tu_pair_free(&u);
     free(x); free(o); free(tmp); free(got);
     tu_dfree(dx); tu_dfree(dout); tu_dfree(dtmp);
 }
@@ -202,8 +185,8 @@ START_TEST(test_get_rows_dev)
     for (int t = 0; t < TU_N_TYPES; t++) {
         const uint32_t qk = wrk_dtype_block_elems(tu_types[t]);
         const int in = qk == 1 ? 173 : (int)qk * 3, rows = 50;
-        pair_t w;
-        pair_make(&r, tu_types[t], in, rows, &w);
+        tu_pair w;
+        tu_pair_make(&r, tu_types[t], in, rows, 0, &w);
         const int32_t ids[4] = {49, 0, 17, 50 /* out of range */};
         int32_t *dids = tu_dalloc(sizeof ids);
         tu_upload(dids, ids, sizeof ids);
@@ -220,7 +203,7 @@ START_TEST(test_get_rows_dev)
         for (int i = 0; i < in; i++)
             ck_assert_msg(isnan(got[3 * in + i]), "id out of range: element %d is %g", i,
                           got[3 * in + i]);
-        pair_free(&w);
+        tu_pair_free(&w);
         tu_dfree(dids);
         tu_dfree(dout);
         free(got);
@@ -309,14 +292,15 @@ START_TEST(test_graph_replay)
     tu_rng r;
     tu_seed(&r, 8600);
     const int d = 256, H = 4, KV = 2, hd = 64, n_ctx = 12, vocab = 30;
-    pair_t emb, wq, wk, wv, wo;
-    pair_make(&r, WP_DTYPE_Q8_0, d, vocab, &emb);
-    pair_make(&r, WP_DTYPE_F16, d, H * hd, &wq);
-    pair_make(&r, WP_DTYPE_F16, d, KV * hd, &wk);
-    pair_make(&r, WP_DTYPE_F16, d, KV * hd, &wv);
-    pair_make(&r, WP_DTYPE_Q4_K, H * hd, d, &wo);
+    tu_pair emb, wq, wk, wv, wo;
+    tu_pair_make(&r, WP_DTYPE_Q8_0, d, vocab, 0, &emb);
+    tu_pair_make(&r, WP_DTYPE_F16, d, H * hd, 0, &wq);
+    tu_pair_make(&r, WP_DTYPE_F16, d, KV * hd, 0, &wk);
+    tu_pair_make(&r, WP_DTYPE_F16, d, KV * hd, 0, &wv);
+    tu_pair_make(&r, WP_DTYPE_Q4_K, H * hd, d, 0, &wo);
     const size_t nc = (size_t)n_ctx * KV * hd;
-    float *kc = calloc(nc, 4), *vc = calloc(nc, 4), *kcd = dev_copy(kc, nc), *vcd = dev_copy(vc, nc);
+    float *kc = calloc(nc, 4), *vc = calloc(nc, 4);
+    float *kcd = dev_copy(kc, nc), *vcd = dev_copy(vc, nc);
     float *x = malloc(d * 4), *q = malloc(H * hd * 4), *k = malloc(KV * hd * 4);
     float *v = malloc(KV * hd * 4), *att = malloc(H * hd * 4), *got = malloc(d * 4);
     float *xd = tu_dalloc(d * 4), *qd = tu_dalloc(H * hd * 4), *kd = tu_dalloc(KV * hd * 4);
@@ -369,7 +353,7 @@ START_TEST(test_graph_replay)
     ck_assert_int_eq(cu->to_host(&host, h4, xd, sizeof h4), 0);
     ck_assert_int_eq(cu->synchronize(&host), 0);
 
-    pair_free(&emb); pair_free(&wq); pair_free(&wk); pair_free(&wv); pair_free(&wo);
+    tu_pair_free(&emb); tu_pair_free(&wq); tu_pair_free(&wk); tu_pair_free(&wv); tu_pair_free(&wo);
     free(kc); free(vc); free(x); free(q); free(k); free(v); free(att); free(got);
     tu_dfree(kcd); tu_dfree(vcd); tu_dfree(xd); tu_dfree(qd); tu_dfree(kd); tu_dfree(vd);
     tu_dfree(attd); tu_dfree(step); tu_dfree(work);
