@@ -71,17 +71,61 @@ extern "C" int wrk_cuda_graph_end(const wp_host *host, void **graph)
     return rc;
 }
 
+/* WORKER_GRAPH_TIMING=1: time every replay on the GPU (events around the launch, waited
+ * for at once) and log the count and mean at graph_free. A measurement aid for issue 8: the
+ * difference to the caller's time per step is the host's share (the copy of the results,
+ * sampling, the API). It serialises host and GPU per replay, which a decode step does anyway
+ * (its logits are copied back right after). Process-wide totals: one worker, one stream. */
+static struct {
+    int state; /* -1 undecided, 0 off, 1 on */
+    cudaEvent_t start, stop;
+    double total_ms;
+    long replays;
+} graph_timing = { -1, NULL, NULL, 0.0, 0 };
+
+static int graph_timing_on(void)
+{
+    if (graph_timing.state < 0) {
+        const char *env = getenv("WORKER_GRAPH_TIMING");
+        int on = env && strcmp(env, "0") != 0 &&
+                 cudaEventCreate(&graph_timing.start) == cudaSuccess &&
+                 cudaEventCreate(&graph_timing.stop) == cudaSuccess;
+        (void)cudaGetLastError();
+        graph_timing.state = on;
+    }
+    return graph_timing.state;
+}
+
 extern "C" int wrk_cuda_graph_launch(const wp_host *host, void *graph)
 {
     if (!graph)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "graph_launch: NULL graph");
-    return wrk_cuda_check(cudaGraphLaunch((cudaGraphExec_t)graph, wrk_stream(host)),
-                          "graph_launch: cudaGraphLaunch");
+    cudaStream_t s = wrk_stream(host);
+    const int timed = graph_timing_on();
+    if (timed)
+        cudaEventRecord(graph_timing.start, s);
+    int rc = wrk_cuda_check(cudaGraphLaunch((cudaGraphExec_t)graph, s),
+                            "graph_launch: cudaGraphLaunch");
+    if (timed && rc == 0 && cudaEventRecord(graph_timing.stop, s) == cudaSuccess &&
+        cudaEventSynchronize(graph_timing.stop) == cudaSuccess) {
+        float ms = 0.0f;
+        if (cudaEventElapsedTime(&ms, graph_timing.start, graph_timing.stop) == cudaSuccess) {
+            graph_timing.total_ms += ms;
+            graph_timing.replays++;
+        }
+    }
+    (void)cudaGetLastError();
+    return rc;
 }
 
 extern "C" void wrk_cuda_graph_free(const wp_host *host, void *graph)
 {
-    (void)host;
-    if (graph)
-        cudaGraphExecDestroy((cudaGraphExec_t)graph);
+    if (!graph)
+        return;
+    cudaGraphExecDestroy((cudaGraphExec_t)graph);
+    if (graph_timing.state == 1 && graph_timing.replays > 0 && host && host->log)
+        host->log(host, WP_LOG_INFO, "graph timing: %ld replays, %.1f us on the GPU each",
+                  graph_timing.replays, 1000.0 * graph_timing.total_ms / graph_timing.replays);
+    graph_timing.total_ms = 0.0;
+    graph_timing.replays = 0;
 }
