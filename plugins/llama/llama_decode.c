@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "llama.h"
 
@@ -29,6 +30,8 @@ static int llama_decode_ops(const llama_model *m, llama_kv *c)
 static void llama_decode_capture(const llama_model *m, llama_kv *c)
 {
     const wp_host *h = m->host;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = h->ops->graph_begin(h);
     if (rc == 0) {
         const int rc_ops = llama_decode_ops(m, c);
@@ -43,7 +46,11 @@ static void llama_decode_capture(const llama_model *m, llama_kv *c)
         h->log(h, WP_LOG_WARN,
                "llama: the decode step could not be captured as a graph (code %d); running "
                "it op by op", rc);
+        return;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    h->log(h, WP_LOG_DEBUG, "llama: decode step captured in %.3f ms",
+           (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
 int llama_decode(llama_model *m, llama_kv *c, int32_t token, int pos, float *logits)

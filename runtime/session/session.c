@@ -13,10 +13,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/wrk_api.h"
 #include "core/wrk_context.h"
 #include "core/wrk_error.h"
+#include "core/wrk_log.h"
 #include "session/session.h"
 #include "text/tokenizer.h"
 
@@ -91,6 +93,14 @@ static void job_free(InferenceResult *r)
     free(r);
 }
 
+/* Milliseconds on the monotonic clock, for the start-up breakdown logged at debug level. */
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* Run the prompt through the model in chunks of max_batch; logits of its last token. */
 static int prefill(InferenceResult *r)
 {
@@ -117,6 +127,8 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
     size_t n = 0;
     uint32_t ctx_len;
     int rc;
+
+    double t0 = now_ms(), t_tok = 0.0, t_kv = 0.0;
 
     wrk_error_clear();
     if ((rc = validate(model, prompt, params)) != 0) goto fail;
@@ -158,6 +170,7 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
                            r->prompt, n, &n)) != 0)
         goto fail;
     r->n_prompt = (int)n;
+    t_tok = now_ms();
 
     /* The cache holds the prompt and every generated token that is fed back. */
     {
@@ -171,6 +184,7 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
         if (rc != CUDA_ERROR_OUT_OF_MEMORY) rc = CUDA_ERROR_INFERENCE_FAILED;
         goto fail;
     }
+    t_kv = now_ms();
     sp.temperature = params->temperature;
     sp.top_k = params->top_k;
     sp.top_p = params->top_p;
@@ -183,6 +197,13 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
     if (!r->sampler) { rc = wrk_error(CUDA_ERROR_OUT_OF_MEMORY, "sampler: out of memory"); goto fail; }
     for (int i = 0; i < r->n_prompt; i++) wrk_sampler_accept(r->sampler, r->prompt[i]);
     if ((rc = prefill(r)) != 0) goto fail;
+    {
+        const double t_end = now_ms();
+        wrk_log(WRK_LOG_DEBUG, "session",
+                "start: %d prompt tokens, %u positions: tokenize %.3f ms, KV cache %.3f ms, "
+                "prefill %.3f ms", r->n_prompt, r->n_ctx, t_tok - t0, t_kv - t_tok,
+                t_end - t_kv);
+    }
     wrk_set_code(error_code, CUDA_SUCCESS);
     return r;
 fail:

@@ -133,4 +133,13 @@ __device__ __forceinline__ float bf16_bits_to_f32(uint32_t h)
     return __uint_as_float(h << 16);
 }
 
+/* v = hi + lo in f16 to ~22 bits (hi = f16(v), lo = f16 of the rest), so tensor-core
+ * products over hi and lo parts with fp32 accumulation give about fp32 accuracy. |v| beyond
+ * the f16 range (65504) overflows. */
+__device__ __forceinline__ void wrk_split_f16(float v, __half &hi, __half &lo)
+{
+    hi = __float2half_rn(v);
+    lo = __float2half_rn(v - __half2float(hi));
+}
+
 #endif

@@ -62,9 +62,10 @@ __global__ void matmul_split_x_kernel(const float *__restrict__ x, uint16_t *__r
             hi[i] = __bfloat16_as_ushort(h);
             lo[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v - __bfloat162float(h)));
         } else {
-            const __half h = __float2half_rn(v);
+            __half h, l;
+            wrk_split_f16(v, h, l);
             hi[i] = __half_as_ushort(h);
-            lo[i] = __half_as_ushort(__float2half_rn(v - __half2float(h)));
+            lo[i] = __half_as_ushort(l);
         }
     }
 }
