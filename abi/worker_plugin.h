@@ -1,5 +1,5 @@
 /*
- * worker_plugin.h - the architecture plugin ABI of worker-orcd (ABI 1.1).
+ * worker_plugin.h - the architecture plugin ABI of worker-orcd (ABI 1.2).
  *
  * A plugin is a loadable module (libtool -module) that exports one symbol,
  * WORKER_PLUGIN_ENTRY_SYMBOL ("worker_plugin_entry"), returning a static wp_plugin
@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define WORKER_PLUGIN_ABI_MAJOR 1
-#define WORKER_PLUGIN_ABI_MINOR 1
+#define WORKER_PLUGIN_ABI_MINOR 2
 #define WORKER_PLUGIN_ENTRY_SYMBOL "worker_plugin_entry"
 
 #if defined(__GNUC__)
@@ -205,6 +205,17 @@ typedef struct wp_ops {
     int (*graph_end)(const wp_host *host, void **graph);
     int (*graph_launch)(const wp_host *host, void *graph);
     void (*graph_free)(const wp_host *host, void *graph);
+
+    /* --- ABI 1.2 and later: greedy sampling on the device. Check ops->struct_size (or
+     *     host->abi_minor >= 2) before use. --- */
+
+    /** out[0] = the index of the largest of x[0..n) with the host sampler's greedy rule
+     *  (runtime/text/sampler.c): NaN is ignored, the lowest index wins among equal values
+     *  (-0 == +0), +inf beats every finite value, and 0 is the answer when no value is above
+     *  -inf (all NaN or -inf). x and out are backend memory; n >= 1. Queued without
+     *  synchronisation or allocation, so it may also be recorded in a graph; read out with
+     *  to_host. */
+    int (*argmax)(const wp_host *host, const float *x, int n, int32_t *out);
 } wp_ops;
 
 /** Most parts one matmul_multi call takes. */
@@ -316,6 +327,23 @@ typedef struct wp_plugin {
      *  for every token (n * vocab_size, row-major) when all_logits is non-zero. */
     int (*forward)(void *model, void *kv, const int32_t *tokens, int n, int pos,
                    float *logits, int all_logits);
+
+    /* --- ABI 1.2 and later. The runtime reads a member only when struct_size covers it. --- */
+
+    /** Optional (NULL: not provided): run one token at pos like forward with n = 1 and write
+     *  the greedy choice over its logits (wp_ops.argmax: the host sampler's rule at
+     *  temperature 0) to *next_token (host memory), without copying the logits to the
+     *  host. The runtime calls it instead of forward + host sampling when the job samples
+     *  greedily without a repetition penalty. */
+    int (*forward_greedy)(void *model, void *kv, int32_t token, int pos, int32_t *next_token);
+
+    /** Optional (NULL: caches are never reused): forget every position of kv, so that its
+     *  next forward may start at pos 0, keeping its memory and whatever the plugin recorded
+     *  for it (a decode graph). The runtime keeps a finished job's cache and hands it to the
+     *  next job of at most its size after this call, instead of freeing it and asking
+     *  kv_create for another (milliseconds of allocations per job). 0, or an error: the
+     *  runtime then frees the cache. */
+    int (*kv_reset)(void *model, void *kv);
 } wp_plugin;
 
 typedef const wp_plugin *(*wp_entry_fn)(void);

@@ -2,6 +2,8 @@
 #  test_ops_host: the reference set against a naive double-precision computation (CI).
 #  test_ops_cuda: every CUDA op against the reference set (exits 77 without a GPU).
 #  test_ops_fused_host / _cuda: the ABI 1.1 ops (fused products, decode step, graphs).
+#  test_ops_argmax_host / _cuda: the ABI 1.2 argmax (host vs the sampler's greedy choice,
+#                 CUDA vs host, in a graph).
 #  bench_gemv:    decode GEMV timings on the device (run by hand, not part of TESTS).
 #  bench_gemm:    prefill (n = 512) matmul timings on the device (likewise).
 check_PROGRAMS += tests/ops/test_ops_host
@@ -20,7 +22,24 @@ tests_ops_test_ops_fused_host_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_fused_host_LDADD = $(WRK_TESTLIBS) -lm
 tests_ops_test_ops_fused_host_LDFLAGS = $(WRK_TESTLINK)
 
+ARGMAX_CASES = tests/ops/argmax_cases.c tests/ops/argmax_cases.h tests/ops/ops_testutil.c \
+	tests/ops/ops_testutil.h
+check_PROGRAMS += tests/ops/test_ops_argmax_host
+TESTS += tests/ops/test_ops_argmax_host
+tests_ops_test_ops_argmax_host_SOURCES = tests/ops/test_ops_argmax_host.c $(ARGMAX_CASES)
+tests_ops_test_ops_argmax_host_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_argmax_host_LDADD = $(WRK_TESTLIBS) -lm
+tests_ops_test_ops_argmax_host_LDFLAGS = $(WRK_TESTLINK)
+
 if HAVE_CUDA
+check_PROGRAMS += tests/ops/test_ops_argmax_cuda
+TESTS += tests/ops/test_ops_argmax_cuda
+tests_ops_test_ops_argmax_cuda_SOURCES = tests/ops/test_ops_argmax_cuda.c $(ARGMAX_CASES) \
+	tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h
+tests_ops_test_ops_argmax_cuda_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_argmax_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
+tests_ops_test_ops_argmax_cuda_LDFLAGS = $(WRK_TESTLINK)
+
 check_PROGRAMS += tests/ops/test_ops_fused_cuda
 TESTS += tests/ops/test_ops_fused_cuda
 tests_ops_test_ops_fused_cuda_SOURCES = tests/ops/test_ops_fused_cuda.c \

@@ -99,6 +99,8 @@ void gpt_unload(void *model);
 int gpt_kv_size(void *model, uint32_t n_ctx, uint64_t *bytes);
 int gpt_kv_create(void *model, uint32_t n_ctx, void **kv_out);
 void gpt_kv_free(void *model, void *kv);
+/** wp_plugin.kv_reset (ABI 1.2): nothing to forget (see gpt_kv.c). */
+int gpt_kv_reset(void *model, void *kv);
 /* gpt_forward.c */
 int gpt_forward(void *model, void *kv, const int32_t *tokens, int n, int pos, float *logits,
                 int all_logits);

@@ -109,3 +109,11 @@ oom:
     gpt_kv_free(m, c);   /* the alloc that failed set the detail */
     return CUDA_ERROR_OUT_OF_MEMORY;
 }
+
+/* A cache holds no count of its filled positions: every forward names its positions and
+ * attention reads only those before them, so a used cache serves a new sequence from pos 0
+ * as it is. */
+int gpt_kv_reset(void *model, void *kv)
+{
+    return model && kv ? CUDA_SUCCESS : CUDA_ERROR_INVALID_PARAMETER;
+}

@@ -63,6 +63,10 @@ static const wp_plugin gpt_descriptor = {
     gpt_kv_create,
     gpt_kv_free,
     gpt_forward,
+    /* ABI 1.2: no greedy decode step on the device (the forward pass has no decode path of
+     * its own to share; the runtime samples the host logits) */
+    NULL,
+    gpt_kv_reset,
 };
 
 WORKER_PLUGIN_DEFINE(gpt_descriptor)

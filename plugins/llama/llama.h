@@ -109,6 +109,8 @@ typedef struct llama_kv {
     float *logits;           /**< [logits_rows][n_vocab] */
     /* the decode step (llama_decode.c) */
     int32_t *step;           /**< backend [2]: token id and position of the step */
+    int32_t *greedy;         /**< backend [1]: the argmax of the step's logits
+                                  (forward_greedy), so 4 bytes cross to the host */
     void *attn_work;         /**< attention_decode's work buffer (NULL when it needs none) */
     void *graph;             /**< the step captured as a graph (CUDA), or NULL */
     int graph_off;           /**< 1: run the step op by op (host, disabled, or capture failed) */
@@ -123,10 +125,15 @@ int llama_probe(const wp_host *host, const char *architecture);
 int llama_kv_size(void *model, uint32_t n_ctx, uint64_t *bytes);
 int llama_kv_create(void *model, uint32_t n_ctx, void **kv_out);
 void llama_kv_free(void *model, void *kv);
+/** wp_plugin.kv_reset (ABI 1.2): nothing to forget (see llama_kv.c). */
+int llama_kv_reset(void *model, void *kv);
 
 /* llama_forward.c */
 int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
                   float *logits, int all_logits);
+/** wp_plugin.forward_greedy (ABI 1.2): the decode step of token at pos, then the greedy
+ *  choice over its logits on the backend; only the id is copied to *next_token. */
+int llama_forward_greedy(void *model, void *kv, int32_t token, int pos, int32_t *next_token);
 /** One transformer block over n rows of c->x; dev_pos non-NULL: the decode step (n = 1)
  *  with its position in backend memory. */
 int llama_block(const llama_model *m, llama_kv *c, uint32_t il, int n, int pos,
@@ -136,6 +143,10 @@ int llama_block(const llama_model *m, llama_kv *c, uint32_t il, int n, int pos,
 /** The decode step of one token (position checked by the caller): the ops with the token
  *  and position in backend memory, replayed as a graph on CUDA; logits to host memory. */
 int llama_decode(llama_model *m, llama_kv *c, int32_t token, int pos, float *logits);
+/** The same step, then ops->argmax over its logits into c->greedy; the id to *next_token
+ *  (host memory). */
+int llama_decode_greedy(llama_model *m, llama_kv *c, int32_t token, int pos,
+                        int32_t *next_token);
 
 #ifdef __cplusplus
 }

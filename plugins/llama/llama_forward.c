@@ -17,12 +17,12 @@
 /* Arguments the caller controls are checked here, before any kernel runs, so a bad token
  * id or a full cache is an error and never an out-of-bounds access. */
 static int llama_check_args(const llama_model *m, const llama_kv *c, const int32_t *tokens,
-                            int n, int pos, const float *logits)
+                            int n, int pos, const void *out)
 {
     const wp_host *h = m->host;
-    if (!tokens || !logits || n <= 0)
+    if (!tokens || !out || n <= 0)
         return h->set_error(h, CUDA_ERROR_INVALID_PARAMETER,
-                            "llama forward: %s", n <= 0 ? "no tokens" : "NULL tokens/logits");
+                            "llama forward: %s", n <= 0 ? "no tokens" : "NULL tokens/output");
     if (n > c->max_batch)
         return h->set_error(h, CUDA_ERROR_INVALID_PARAMETER,
                             "llama forward: %d tokens exceed the batch limit %d", n,
@@ -104,18 +104,27 @@ static int llama_project(const llama_model *m, llama_kv *c, int first, int count
     return CUDA_SUCCESS;
 }
 
+/* The model and cache of a forward call, or an error (a NULL model has no host to record
+ * a detail through). */
+static int llama_check_handles(const llama_model *m, const llama_kv *c)
+{
+    if (!m)
+        return CUDA_ERROR_INVALID_PARAMETER;
+    if (!c)
+        return m->host->set_error(m->host, CUDA_ERROR_INVALID_PARAMETER,
+                                  "llama forward: no KV cache");
+    return CUDA_SUCCESS;
+}
+
 /* wp_plugin.forward: run tokens[0..n) at positions pos.. and write the logits. */
 int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
                   float *logits, int all_logits)
 {
     llama_model *m = model;
     llama_kv *c = kv;
-    if (!m)
-        return CUDA_ERROR_INVALID_PARAMETER;
+    LLAMA_TRY(llama_check_handles(m, c));
     const wp_host *h = m->host;
     const int d = (int)m->hp.n_embd;
-    if (!c)
-        return h->set_error(h, CUDA_ERROR_INVALID_PARAMETER, "llama forward: no KV cache");
 
     LLAMA_TRY(llama_check_args(m, c, tokens, n, pos, logits));
     if (n == 1)
@@ -129,4 +138,15 @@ int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
     LLAMA_TRY(h->ops->rms_norm(h, c->x + (size_t)first * d, m->output_norm.data,
                                c->xb + (size_t)first * d, count, d, m->hp.rms_eps));
     return llama_project(m, c, first, count, logits);
+}
+
+/* wp_plugin.forward_greedy (ABI 1.2): forward of one token whose logits stay on the backend;
+ * only the greedy id comes back. */
+int llama_forward_greedy(void *model, void *kv, int32_t token, int pos, int32_t *next_token)
+{
+    llama_model *m = model;
+    llama_kv *c = kv;
+    LLAMA_TRY(llama_check_handles(m, c));
+    LLAMA_TRY(llama_check_args(m, c, &token, 1, pos, next_token));
+    return llama_decode_greedy(m, c, token, pos, next_token);
 }

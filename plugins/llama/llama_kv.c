@@ -18,6 +18,8 @@ typedef struct llama_kv_plan {
 
 /* Bytes of the decode step's token/position buffer (two int32, padded for alignment). */
 #define LLAMA_STEP_BYTES 64
+/* Bytes of the greedy id buffer (one int32, padded likewise). */
+#define LLAMA_GREEDY_BYTES 64
 
 static int llama_kv_plan_for(const llama_model *m, uint32_t n_ctx, llama_kv_plan *p)
 {
@@ -60,7 +62,7 @@ int llama_kv_size(void *model, uint32_t n_ctx, uint64_t *bytes)
         return rc;
     *bytes = 2 * (uint64_t)m->hp.n_layer * p.cache_bytes + 3 * p.embd_bytes +
              2 * p.q_bytes + 2 * p.kvrow_bytes + 2 * p.ff_bytes + p.logits_bytes +
-             LLAMA_STEP_BYTES + p.attn_work_bytes;
+             LLAMA_STEP_BYTES + LLAMA_GREEDY_BYTES + p.attn_work_bytes;
     return CUDA_SUCCESS;
 }
 
@@ -81,6 +83,7 @@ void llama_kv_free(void *model, void *kv)
     const wp_host *h = m->host;
     h->ops->graph_free(h, c->graph);
     llama_free_opt(h, c->step);
+    llama_free_opt(h, c->greedy);
     llama_free_opt(h, c->attn_work);
     for (uint32_t il = 0; il < m->hp.n_layer; il++) {
         if (c->k_cache)
@@ -156,6 +159,9 @@ int llama_kv_create(void *model, uint32_t n_ctx, void **kv_out)
     c->step = h->alloc(h, LLAMA_STEP_BYTES, WP_MEM_SCRATCH, "llama decode step");
     if (!c->step)
         goto oom;
+    c->greedy = h->alloc(h, LLAMA_GREEDY_BYTES, WP_MEM_SCRATCH, "llama greedy id");
+    if (!c->greedy)
+        goto oom;
     if (p.attn_work_bytes) {
         c->attn_work = h->alloc(h, p.attn_work_bytes, WP_MEM_SCRATCH, "llama attention work");
         if (!c->attn_work)
@@ -183,4 +189,15 @@ oom:
     /* The accountant recorded the detail (what, size, free memory). */
     llama_kv_free(m, c);
     return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+/* Nothing to forget: every forward names its positions (host argument or c->step) and
+ * attention reads only the cache rows before them; the decode graph depends on the cache's
+ * buffers, not on what is in them; and the split attention's work area resets its tickets
+ * at the end of every step that ran to completion (a job whose step failed is never reused:
+ * see wp_plugin.kv_reset's caller, runtime/session/job_spare.c). So a used cache serves a new
+ * sequence from pos 0 as it is, graph included. */
+int llama_kv_reset(void *model, void *kv)
+{
+    return model && kv ? CUDA_SUCCESS : CUDA_ERROR_INVALID_PARAMETER;
 }

@@ -258,11 +258,12 @@ int llama_load(const wp_host *host, const char *architecture, void **model_out)
                              host->backend);
         goto fail;
     }
-    /* the fused products and the decode step are ABI 1.1 ops (the registry refuses this
-     * plugin under an older runtime; a host table of its own must still carry them) */
-    if (host->ops->struct_size < offsetof(wp_ops, graph_free) + sizeof(host->ops->graph_free)) {
+    /* the fused products and the decode step are ABI 1.1 ops, forward_greedy's argmax an
+     * ABI 1.2 op (the registry refuses this plugin under an older runtime; a host table of
+     * its own must still carry them) */
+    if (host->ops->struct_size < offsetof(wp_ops, argmax) + sizeof(host->ops->argmax)) {
         rc = host->set_error(host, CUDA_ERROR_MODEL_LOAD_FAILED,
-                             "llama: the runtime's kernel library is older than ABI 1.1 "
+                             "llama: the runtime's kernel library is older than ABI 1.2 "
                              "(struct_size %u)", host->ops->struct_size);
         goto fail;
     }

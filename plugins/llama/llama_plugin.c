@@ -43,6 +43,9 @@ static const wp_plugin llama_plugin_descriptor = {
     llama_kv_create,
     llama_kv_free,
     llama_forward,
+    /* ABI 1.2 */
+    llama_forward_greedy,
+    llama_kv_reset,
 };
 
 WORKER_PLUGIN_DEFINE(llama_plugin_descriptor)

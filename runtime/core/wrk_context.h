@@ -53,6 +53,13 @@ struct CudaModel {
     char arch[64];
     char quant_kind[16];
     char name[256];
+    struct {                       /* a finished job's buffers for the next (job_spare.h) */
+        void *kv;                  /* plugin KV cache, or NULL */
+        uint32_t kv_n_ctx;         /* positions it was made for */
+        float *logits;             /* host logits buffer, or NULL */
+        size_t logits_bytes;
+        int logits_pinned;
+    } spare;
 };
 
 /* --- device layer (runtime/core/device_cuda.cu|device_host.c) --- */

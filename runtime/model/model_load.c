@@ -23,6 +23,7 @@
 #include "gguf/gguf.h"
 #include "gguf/quant.h"
 #include "plugin/registry.h"
+#include "session/job_spare.h"
 #include "text/tokenizer.h"
 #include "model/model_internal.h"
 
@@ -146,6 +147,7 @@ static void model_release(CudaModel *m)
         wrk_error(0, "%s", keep);
     }
 #endif
+    wrk_spare_release(m);
     if (m->plugin && m->plugin_model) m->plugin->unload(m->plugin_model);
     m->plugin_model = NULL;
     wrk_model_free_scratch(m);

@@ -9,7 +9,8 @@ runtime_libwrk_la_SOURCES += runtime/ops/cuda/cuda_common.cuh runtime/ops/cuda/c
 	runtime/ops/cuda/cuda_ops.cu runtime/ops/cuda/matmul.cu \
 	runtime/ops/cuda/matmul_gemm.cu runtime/ops/cuda/graph.cu runtime/ops/cuda/dequant.cu \
 	runtime/ops/cuda/get_rows.cu runtime/ops/cuda/attention.cu \
-	runtime/ops/cuda/attention_gemm.cu runtime/ops/cuda/attention_decode.cu
+	runtime/ops/cuda/attention_gemm.cu runtime/ops/cuda/attention_decode.cu \
+	runtime/ops/cuda/argmax.cu
 # nvcc runs without dependency tracking: name the kernel headers so an edit rebuilds.
 wrk_ops_cuda_deps = $(srcdir)/runtime/ops/cuda/cuda_common.cuh \
 	$(srcdir)/runtime/ops/cuda/cublas_common.cuh \
@@ -17,7 +18,8 @@ wrk_ops_cuda_deps = $(srcdir)/runtime/ops/cuda/cuda_common.cuh \
 	$(srcdir)/runtime/ops/ops_internal.h $(srcdir)/abi/worker_plugin.h
 runtime/ops/cuda/cuda_ops.lo runtime/ops/cuda/matmul.lo runtime/ops/cuda/matmul_gemm.lo \
 runtime/ops/cuda/graph.lo runtime/ops/cuda/dequant.lo runtime/ops/cuda/get_rows.lo runtime/ops/cuda/attention.lo \
-runtime/ops/cuda/attention_gemm.lo runtime/ops/cuda/attention_decode.lo: $(wrk_ops_cuda_deps)
+runtime/ops/cuda/attention_gemm.lo runtime/ops/cuda/attention_decode.lo \
+runtime/ops/cuda/argmax.lo: $(wrk_ops_cuda_deps)
 # nvcc's host stubs of kernel launches use C++ static-local guards (__cxa_guard_*), so every
 # link of libwrk with CUDA kernels needs libstdc++ (programs are linked by the C driver).
 runtime_libwrk_la_LIBADD += -lstdc++

@@ -179,3 +179,13 @@ int wrk_ops_check_rms_norm(const float *x, const float *weight, const float *out
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "rms_norm: NULL buffer");
     return 0;
 }
+
+int wrk_ops_check_argmax(const float *x, int n, const int32_t *out)
+{
+    if (n < 1)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "argmax: n %d < 1", n);
+    if (!x || !out)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "argmax: NULL %s",
+                         !x ? "x" : "out");
+    return 0;
+}

@@ -53,6 +53,9 @@ int wrk_ops_check_matmul_glu(int act, const wp_tensor *w_gate, const wp_tensor *
 int wrk_ops_check_rms_norm(const float *x, const float *weight, const float *out, int n_rows,
                            int width, float eps);
 
+/** Check an argmax: x and out non-NULL, n >= 1 (an empty array has no largest value). */
+int wrk_ops_check_argmax(const float *x, int n, const int32_t *out);
+
 /** Bytes of one row of a weight tensor (ne[0] elements of its type). */
 uint64_t wrk_ops_row_bytes(const wp_tensor *w);
 

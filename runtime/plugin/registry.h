@@ -13,6 +13,8 @@
 #ifndef WRK_PLUGIN_REGISTRY_H
 #define WRK_PLUGIN_REGISTRY_H
 
+#include <stddef.h>
+
 #include "worker_plugin.h"
 
 #ifdef __cplusplus
@@ -41,6 +43,14 @@ const wp_plugin *wrk_plugins_find(wrk_plugin_registry *r, const char *architectu
 /** Check one descriptor against this runtime's ABI: 0 or an error whose detail names both
  *  versions (used by the loader and by tests). */
 int wrk_plugin_check_descriptor(const wp_plugin *p, const char *module_path);
+
+/** 1 when descriptor p, as its plugin sized it (struct_size), holds the appended member and
+ *  sets it. The runtime reads every member after forward (ABI 1.2 and later) through this,
+ *  so a 1.0/1.1 descriptor, or a struct of a test that is not the registry's copy, is
+ *  never read past its end. */
+#define WRK_PLUGIN_HAS(p, member)                                                          \
+    ((p)->struct_size >= offsetof(wp_plugin, member) + sizeof((p)->member) &&              \
+     (p)->member != NULL)
 
 /** Count of accepted plugins; name of the i-th. */
 int wrk_plugins_count(const wrk_plugin_registry *r);

@@ -8,6 +8,12 @@
  * context, otherwise forward the new token; text leaves only as whole UTF-8 characters
  * that cannot be the start of a stop sequence (session/textout.h). A call returns when it
  * has a piece to give or the job has ended.
+ *
+ * Greedy jobs without a repetition penalty (wrk_sampler_is_greedy) on a plugin with
+ * forward_greedy (ABI 1.2) decode with it: the plugin picks the next id on the backend
+ * with the sampler's own argmax rule and returns 4 bytes instead of vocab_size logits. The
+ * prompt's last logits still come from prefill and are sampled here; the sampler sees every
+ * id through accept() either way. WORKER_DEVICE_GREEDY=0 turns this off (per job).
  */
 #include <math.h>
 #include <stddef.h>
@@ -19,6 +25,8 @@
 #include "core/wrk_context.h"
 #include "core/wrk_error.h"
 #include "core/wrk_log.h"
+#include "plugin/registry.h"
+#include "session/job_spare.h"
 #include "session/session.h"
 #include "text/tokenizer.h"
 
@@ -83,12 +91,18 @@ static int validate(const CudaModel *model, const char *prompt, const WorkerSamp
 static void job_free(InferenceResult *r)
 {
     if (!r) return;
-    if (r->kv && r->model && r->model->plugin && r->model->plugin->kv_free)
-        r->model->plugin->kv_free(r->model->plugin_model, r->kv);
+    if (r->kv) {
+        if (r->started && !r->failed)
+            wrk_spare_kv_give(r->model, r->kv, r->kv_n_ctx);
+        else
+            r->model->plugin->kv_free(r->model->plugin_model, r->kv);
+    }
     wrk_sampler_free(r->sampler);
     wrk_textout_free(&r->out);
     free(r->prompt);
-    wrk_host_buffer_free(r->logits, r->logits_pinned);
+    if (r->logits)
+        wrk_spare_logits_give(r->model, r->logits, (size_t)r->n_vocab * sizeof *r->logits,
+                              r->logits_pinned);
     free(r->pending);
     free(r);
 }
@@ -116,6 +130,16 @@ static int prefill(InferenceResult *r)
         r->pos = i + n;
     }
     return 0;
+}
+
+/* 1 when this job's decode steps may take the next id from forward_greedy: the plugin has
+ * it, the sampler would only take the argmax of the logits, and WORKER_DEVICE_GREEDY is not
+ * "0" (to compare with, or fall back to, host sampling). */
+static int use_device_greedy(const CudaModel *model, const wrk_sampler *sampler)
+{
+    const char *env = getenv("WORKER_DEVICE_GREEDY");
+    if (env && strcmp(env, "0") == 0) return 0;
+    return WRK_PLUGIN_HAS(model->plugin, forward_greedy) && wrk_sampler_is_greedy(sampler);
 }
 
 WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char *prompt,
@@ -160,7 +184,7 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
         goto fail;
     }
     r->prompt = malloc(n * sizeof *r->prompt);
-    r->logits = wrk_host_buffer_alloc(model->ctx, (size_t)r->n_vocab * sizeof *r->logits,
+    r->logits = wrk_spare_logits_take(model, (size_t)r->n_vocab * sizeof *r->logits,
                                       &r->logits_pinned);
     if (!r->prompt || !r->logits) {
         rc = wrk_error(CUDA_ERROR_OUT_OF_MEMORY, "inference: out of memory");
@@ -177,9 +201,8 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
         uint64_t want = (uint64_t)n + (uint64_t)params->max_tokens;
         r->n_ctx = want < ctx_len ? (uint32_t)want : ctx_len;
     }
-    rc = model->plugin->kv_create(model->plugin_model, r->n_ctx, &r->kv);
+    rc = wrk_spare_kv_take(model, r->n_ctx, &r->kv, &r->kv_n_ctx);
     if (rc) {
-        r->kv = NULL;
         wrk_error_prefix("KV cache for %u positions: ", r->n_ctx);
         if (rc != CUDA_ERROR_OUT_OF_MEMORY) rc = CUDA_ERROR_INFERENCE_FAILED;
         goto fail;
@@ -195,8 +218,10 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
     sp.seed = params->seed;
     r->sampler = wrk_sampler_new(&sp, r->n_vocab);
     if (!r->sampler) { rc = wrk_error(CUDA_ERROR_OUT_OF_MEMORY, "sampler: out of memory"); goto fail; }
+    r->device_greedy = use_device_greedy(model, r->sampler);
     for (int i = 0; i < r->n_prompt; i++) wrk_sampler_accept(r->sampler, r->prompt[i]);
     if ((rc = prefill(r)) != 0) goto fail;
+    r->started = 1;
     {
         const double t_end = now_ms();
         wrk_log(WRK_LOG_DEBUG, "session",
@@ -224,12 +249,47 @@ WRK_API InferenceResult *cuda_inference_start(CudaModel *model, const char *prom
     return worker_inference_start_ex(model, prompt, &p, error_code);
 }
 
+/* Feed id back at r->pos: forward_greedy leaves the next id in r->next_id, forward the
+ * logits in r->logits. Returns 0 or the error of the forward pass. */
+static int decode(InferenceResult *r, int32_t id)
+{
+    const wp_plugin *pl = r->model->plugin;
+    int rc;
+    if (r->device_greedy)
+        rc = pl->forward_greedy(r->model->plugin_model, r->kv, id, r->pos, &r->next_id);
+    else
+        rc = pl->forward(r->model->plugin_model, r->kv, &id, 1, r->pos, r->logits, 0);
+    if (rc) {
+        wrk_error_prefix("decode at position %d: ", r->pos);
+        return rc == CUDA_ERROR_OUT_OF_MEMORY ? rc : CUDA_ERROR_INFERENCE_FAILED;
+    }
+    /* the id indexes the tokenizer's tables next: never trust it unchecked */
+    if (r->device_greedy && (r->next_id < 0 || (uint32_t)r->next_id >= r->n_vocab))
+        return wrk_error(CUDA_ERROR_INFERENCE_FAILED,
+                         "decode at position %d: forward_greedy chose id %d outside the "
+                         "vocabulary of %u", r->pos, r->next_id, r->n_vocab);
+    r->has_next_id = r->device_greedy;
+    r->pos++;
+    return 0;
+}
+
+/* The next token: the one forward_greedy chose, or a draw from the host logits. */
+static int32_t next_token(InferenceResult *r)
+{
+    if (r->has_next_id) {
+        r->has_next_id = 0;
+        r->n_device_greedy++;
+        return r->next_id;
+    }
+    return wrk_sampler_sample(r->sampler, r->logits);
+}
+
 /* Sample one token and feed it back; sets r->done and the stop reason when the job ends.
  * Returns 0 or the error of the forward pass. */
 static int step(InferenceResult *r)
 {
     const wrk_tokenizer *t = r->model->tokenizer;
-    int32_t id = wrk_sampler_sample(r->sampler, r->logits);
+    int32_t id = next_token(r);
     const char *piece;
     size_t plen = 0;
     int stopped = 0, rc;
@@ -263,13 +323,7 @@ static int step(InferenceResult *r)
         r->stop_reason = WORKER_STOP_CONTEXT_FULL;
         return 0;
     }
-    rc = r->model->plugin->forward(r->model->plugin_model, r->kv, &id, 1, r->pos, r->logits, 0);
-    if (rc) {
-        wrk_error_prefix("decode at position %d: ", r->pos);
-        return rc == CUDA_ERROR_OUT_OF_MEMORY ? rc : CUDA_ERROR_INFERENCE_FAILED;
-    }
-    r->pos++;
-    return 0;
+    return decode(r, id);
 }
 
 /* Hand r->pending to the caller when it fits. */

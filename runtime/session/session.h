@@ -18,7 +18,8 @@ extern "C" {
 struct InferenceResult {
     CudaModel *model;
     void *kv;                  /* the plugin's KV cache */
-    uint32_t n_ctx;
+    uint32_t kv_n_ctx;         /* its positions (>= n_ctx when a spare was reused) */
+    uint32_t n_ctx;            /* positions this job may fill */
     uint32_t n_vocab;
     int32_t *prompt;           /* prompt token ids */
     int n_prompt;
@@ -33,9 +34,15 @@ struct InferenceResult {
     int n_pieces;              /* pieces handed out (the next token_index) */
     int done;                  /* no more tokens will be sampled */
     int failed;                /* a forward failed: the code to repeat */
+    int started;               /* the prompt went through: its KV cache may be reused */
     WorkerStopReason stop_reason;
     char *pending;             /* a piece that did not fit the caller's buffer */
     size_t pending_len;
+    /* greedy sampling on the device (wp_plugin.forward_greedy, ABI 1.2) */
+    int device_greedy;         /* decode steps return the next id instead of logits */
+    int has_next_id;           /* next_id, not logits, holds the next token */
+    int32_t next_id;           /* the id forward_greedy chose */
+    int n_device_greedy;       /* tokens that came from forward_greedy (tests, debugging) */
 };
 
 #ifdef __cplusplus

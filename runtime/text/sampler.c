@@ -565,6 +565,24 @@ static float floor_float(double x)
     return (double)f > x ? nextafterf(f, -INFINITY) : f;
 }
 
+/* The repetition penalty changes the logits (0 and 1 are off). */
+static bool penalty_on(const wrk_sampler_params *p)
+{
+    return p->repetition_penalty > 0.0f && p->repetition_penalty != 1.0f;
+}
+
+/* T = 0, and T so small that 1 / T overflows (every weight but the best's would be 0 and
+ * the best's NaN): greedy. */
+static bool greedy_temperature(const wrk_sampler_params *p)
+{
+    return !(p->temperature > 0.0f) || !(1.0f / p->temperature < INFINITY);
+}
+
+int wrk_sampler_is_greedy(const wrk_sampler *s)
+{
+    return s && greedy_temperature(&s->p) && !penalty_on(&s->p);
+}
+
 int32_t wrk_sampler_sample(wrk_sampler *s, float *logits)
 {
     const wrk_sampler_params *p;
@@ -576,15 +594,13 @@ int32_t wrk_sampler_sample(wrk_sampler *s, float *logits)
     if (!s || !logits) return -1;
     p = &s->p;
     V = s->n_vocab;
-    if (p->repetition_penalty > 0.0f && p->repetition_penalty != 1.0f) {
+    if (penalty_on(p)) {
         for (size_t k = 0; k < s->n_seen; k++) {
             float *l = &logits[s->seen_ids[k]];
             *l = *l > 0.0f ? *l / p->repetition_penalty : *l * p->repetition_penalty;
         }
     }
-    /* T = 0, and T so small that 1 / T overflows (every weight but the best's would be
-     * 0 and the best's NaN): greedy. */
-    if (!(p->temperature > 0.0f) || !(1.0f / p->temperature < INFINITY))
+    if (greedy_temperature(p))
         return argmax(logits, V);
     top_p = p->top_p > 0.0f && p->top_p < 1.0f;
     min_p = p->min_p > 0.0f;

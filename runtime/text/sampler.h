@@ -38,6 +38,12 @@ void wrk_sampler_accept(wrk_sampler *s, int32_t id);
 /** Pick the next id from logits[vocab_size] (the array may be modified). */
 int32_t wrk_sampler_sample(wrk_sampler *s, float *logits);
 
+/** 1 when wrk_sampler_sample is the plain greedy argmax of the logits as given (temperature
+ *  0, or so small that 1/T overflows, and no repetition penalty): the largest logit, NaN
+ *  ignored, lowest id on ties, id 0 when no logit is above -inf (wp_ops.argmax computes
+ *  the same on a backend). 0 otherwise or for NULL. */
+int wrk_sampler_is_greedy(const wrk_sampler *s);
+
 /** The generator on its own (documented so other ports can reproduce it). */
 typedef struct wrk_rng { uint64_t s[4]; } wrk_rng;
 void wrk_rng_seed(wrk_rng *r, uint64_t seed);

@@ -1,8 +1,10 @@
 /*
  * llama_cuda.c - the llama plugin on the CUDA backend against the host backend (the
  * oracle of every CUDA kernel) for every weight type, against the independent oracle for
- * F32, token-by-token decode against prefill, a prompt longer than one batch, and greedy
- * agreement. Exits 77 (SKIP) without a CUDA device.
+ * F32, token-by-token decode against prefill, a prompt longer than one batch, greedy
+ * agreement, and greedy decoding on the device (forward_greedy: the graph replay, then the
+ * argmax kernel) giving the ids of host sampling, through the plugin and through a session
+ * with WORKER_DEVICE_GREEDY=0/1. Exits 77 (SKIP) without a CUDA device.
  */
 #include <check.h>
 #include <stdio.h>
@@ -116,6 +118,17 @@ START_TEST(test_long_prompt_and_greedy)
 }
 END_TEST
 
+/* A vocabulary above one round of the argmax kernel (8192 logits) and words for text;
+ * untied, so control and byte rows can be damped. Loop index: a type of ctypes. */
+static const lt_spec gspec = { "llama", 64, 4, 2, 128, 2, 12000, 0, 256, 10000.0f, 1e-5f, 0, 0,
+                               0.0f, 0, NULL };
+
+START_TEST(test_device_greedy_cuda)
+{
+    lt_check_device_greedy("cuda:0", &gspec, ctypes[_i], 5150 + (uint64_t)_i);
+}
+END_TEST
+
 static void teardown(void)
 {
     lt_rmtree();
@@ -131,6 +144,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_gpu_matches_host, 0, N_CSPECS * N_CTYPES);
     tcase_add_loop_test(tc, test_long_prompt_and_greedy, 0, N_CSPECS);
+    tcase_add_loop_test(tc, test_device_greedy_cuda, 0, N_CTYPES);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

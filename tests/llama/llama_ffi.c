@@ -2,7 +2,8 @@
  * llama_ffi.c - text generation through the locked FFI with a llama model:
  * cuda_inference_start -> cuda_inference_next_token -> cuda_inference_free at temperature
  * 0 gives the text of the plugin's own greedy continuation, on the host backend and (when
- * present) on the GPU.
+ * present) on the GPU; greedy decoding through forward_greedy (ABI 1.2) gives the same ids
+ * and text as host sampling on the host backend (the GPU variant is in llama_cuda.c).
  */
 #include <check.h>
 #include <stdio.h>
@@ -69,6 +70,12 @@ START_TEST(test_ffi_generate_cuda)
 }
 END_TEST
 
+START_TEST(test_device_greedy_host)
+{
+    lt_check_device_greedy("host", &fspec, WP_DTYPE_F32, 4343);
+}
+END_TEST
+
 static void teardown(void)
 {
     lt_rmtree();
@@ -81,6 +88,7 @@ int main(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_ffi_generate_host);
+    tcase_add_test(tc, test_device_greedy_host);
     if (lt_have_gpu())
         tcase_add_test(tc, test_ffi_generate_cuda);
     suite_add_tcase(s, tc);

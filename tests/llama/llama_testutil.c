@@ -513,7 +513,10 @@ static int32_t lt_argmax(const float *v, uint32_t n)
     return (int32_t)best;
 }
 
-int lt_greedy(CudaModel *m, const int32_t *prompt, int n, int n_gen, int32_t *out)
+/* Greedy continuation: the first id from the prompt's logits; each next one from the
+ * decode step's logits (device 0) or from forward_greedy (device 1). */
+static int lt_greedy_run(CudaModel *m, const int32_t *prompt, int n, int n_gen, int32_t *out,
+                         int device)
 {
     void *kv = NULL;
     uint32_t vocab = m->info.vocab_size;
@@ -522,15 +525,95 @@ int lt_greedy(CudaModel *m, const int32_t *prompt, int n, int n_gen, int32_t *ou
     int rc = m->plugin->kv_create(m->plugin_model, (uint32_t)(n + n_gen), &kv);
     if (rc == 0)
         rc = m->plugin->forward(m->plugin_model, kv, prompt, n, 0, lg, 0);
-    for (int i = 0; i < n_gen && rc == 0; i++) {
-        out[i] = lt_argmax(lg, vocab);
-        if (i + 1 < n_gen)
-            rc = m->plugin->forward(m->plugin_model, kv, &out[i], 1, n + i, lg, 0);
+    if (rc == 0 && n_gen > 0)
+        out[0] = lt_argmax(lg, vocab);
+    for (int i = 1; i < n_gen && rc == 0; i++) {
+        if (device)
+            rc = m->plugin->forward_greedy(m->plugin_model, kv, out[i - 1], n + i - 1, &out[i]);
+        else if ((rc = m->plugin->forward(m->plugin_model, kv, &out[i - 1], 1, n + i - 1, lg,
+                                          0)) == 0)
+            out[i] = lt_argmax(lg, vocab);
     }
     if (kv)
         m->plugin->kv_free(m->plugin_model, kv);
     free(lg);
     return rc;
+}
+
+int lt_greedy(CudaModel *m, const int32_t *prompt, int n, int n_gen, int32_t *out)
+{
+    return lt_greedy_run(m, prompt, n, n_gen, out, 0);
+}
+
+int lt_greedy_device(CudaModel *m, const int32_t *prompt, int n, int n_gen, int32_t *out)
+{
+    ck_assert_msg(WRK_PLUGIN_HAS(m->plugin, forward_greedy), "plugin %s has no forward_greedy",
+                  m->plugin->name);
+    return lt_greedy_run(m, prompt, n, n_gen, out, 1);
+}
+
+/* One greedy job through the session API with WORKER_DEVICE_GREEDY=env; its text into
+ * text[cap], and how many tokens came from forward_greedy. */
+static int lt_session_greedy(CudaModel *m, const char *prompt, int n_gen, const char *env,
+                             char *text, size_t cap)
+{
+    WorkerSamplingParams p;
+    char piece[256];
+    int err = -1, idx = -1;
+    worker_sampling_defaults(&p);
+    p.max_tokens = n_gen;
+    p.temperature = 0.0f;
+    p.ignore_eos = 1;
+    setenv("WORKER_DEVICE_GREEDY", env, 1);
+    InferenceResult *r = worker_inference_start_ex(m, prompt, &p, &err);
+    unsetenv("WORKER_DEVICE_GREEDY");
+    ck_assert_msg(r != NULL, "start: %d %s", err, worker_last_error_detail());
+    text[0] = '\0';
+    while (cuda_inference_next_token(r, piece, sizeof piece, &idx, &err)) {
+        ck_assert_uint_lt(strlen(text) + strlen(piece), cap);
+        strcat(text, piece);
+    }
+    ck_assert_msg(err == 0, "next_token: %d %s", err, worker_last_error_detail());
+    ck_assert_int_eq(r->n_generated, n_gen);
+    const int n_device = r->n_device_greedy;
+    cuda_inference_free(r);
+    return n_device;
+}
+
+void lt_check_device_greedy(const char *device, const lt_spec *s, uint32_t type,
+                            uint64_t seed)
+{
+    enum { N_GEN = 24, N_PROMPT = 9 };
+    lt_weights *w = lt_weights_random(s, seed);
+    /* rows of control and byte tokens small (never zero), so the text is made of words
+     * and no end-of-generation token cuts a run short */
+    for (size_t i = 0; i < 259 * (size_t)s->d; i++)
+        w->out[i] *= 0.01f;
+    ck_assert_int_eq(lt_write_gguf(w, type, lt_path("greedy.gguf"), NULL), 0);
+    CudaContext *ctx;
+    CudaModel *m = lt_load(device, lt_path("greedy.gguf"), &ctx);
+
+    /* the plugin: forward_greedy's ids are the argmax of forward's logits, step by step */
+    int32_t prompt[N_PROMPT], host_ids[N_GEN], dev_ids[N_GEN];
+    lt_random_tokens(prompt, N_PROMPT, s->vocab, seed + 1);
+    ck_assert_int_eq(lt_greedy(m, prompt, N_PROMPT, N_GEN, host_ids), 0);
+    ck_assert_msg(lt_greedy_device(m, prompt, N_PROMPT, N_GEN, dev_ids) == 0,
+                  "forward_greedy: %s", worker_last_error_detail());
+    for (int i = 0; i < N_GEN; i++)
+        ck_assert_msg(dev_ids[i] == host_ids[i], "%s type %u: token %d: forward_greedy %d, "
+                      "forward + argmax %d", device, type, i, dev_ids[i], host_ids[i]);
+
+    /* the session: the same text either way, and the device path taken only when on */
+    char a[N_GEN * 16 + 1], b[N_GEN * 16 + 1];
+    const int n_host = lt_session_greedy(m, " w3 w17 w101 w5", N_GEN, "0", a, sizeof a);
+    const int n_dev = lt_session_greedy(m, " w3 w17 w101 w5", N_GEN, "1", b, sizeof b);
+    ck_assert_int_eq(n_host, 0);
+    ck_assert_int_eq(n_dev, N_GEN - 1);   /* every token after the prompt's */
+    ck_assert_msg(strcmp(a, b) == 0, "%s type %u: host sampling '%s', device greedy '%s'",
+                  device, type, a, b);
+    ck_assert_uint_gt(strlen(a), N_GEN);
+    lt_unload(m, ctx);
+    lt_weights_free(w);
 }
 
 double lt_rel_err(const float *a, const float *b, size_t n)

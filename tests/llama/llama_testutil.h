@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "core/wrk_context.h"
+#include "plugin/registry.h"
+#include "session/session.h"
 
 /** Shape of a random model. rope_dim 0: the key is not written (plugin uses head_dim). */
 typedef struct lt_spec {
@@ -71,6 +73,15 @@ int lt_prefill(CudaModel *m, const int32_t *tok, int n, int chunk, float *logits
 int lt_decode(CudaModel *m, const int32_t *tok, int n, float *logits);
 /** Greedy continuation of n_gen tokens after prompt (prefill, then one token at a time). */
 int lt_greedy(CudaModel *m, const int32_t *prompt, int n, int n_gen, int32_t *out);
+/** The same through the plugin's forward_greedy (ABI 1.2) after the prompt: the ids
+ *  chosen on the backend. */
+int lt_greedy_device(CudaModel *m, const int32_t *prompt, int n, int n_gen, int32_t *out);
+/** Greedy decoding on the device vs on the host for a random model of spec s with
+ *  matrices of type on device ("host" or "cuda:0"): forward_greedy's ids equal forward's
+ *  argmax token by token, and a temperature-0 session gives the same text with
+ *  WORKER_DEVICE_GREEDY=0 and =1, taking the device path only with =1. */
+void lt_check_device_greedy(const char *device, const lt_spec *s, uint32_t type,
+                            uint64_t seed);
 /** ||a - b|| / ||b|| in double. */
 double lt_rel_err(const float *a, const float *b, size_t n);
 /** Random tokens in [3, vocab) after BOS (1). */

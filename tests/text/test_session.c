@@ -2,11 +2,15 @@
  * test_session.c - inference sessions (runtime/session) driven by a toy plugin on the host:
  * parameter validation, prefill chunking, UTF-8 holdback with byte tokens that split
  * characters, buffers too small, stop sequences, stop reasons, KV out-of-memory leaving
- * the model usable, determinism across runs, worker_tokenize / worker_detokenize.
+ * the model usable, determinism across runs, worker_tokenize / worker_detokenize, greedy
+ * decoding through forward_greedy (ABI 1.2) giving the same tokens as host sampling, a
+ * finished job's KV cache reused by the next one through kv_reset (ABI 1.2).
  *
  * The toy model is a wp_plugin whose forward either plays a script (the logits make
  * script[k] the argmax for the k-th generated token) or gives pseudo-random logits that
- * depend only on (position, token), so seeded runs can be compared.
+ * depend only on (position, token), so seeded runs can be compared. Its forward_greedy
+ * (on a second descriptor) runs forward and the host kernel set's argmax, as a device
+ * plugin does on its backend.
  */
 #include <check.h>
 #include <math.h>
@@ -16,6 +20,9 @@
 
 #include "core/wrk_context.h"
 #include "core/wrk_error.h"
+#include "ops/ops.h"
+#include "session/job_spare.h"
+#include "session/session.h"
 #include "text/tok_internal.h"
 #include "text/utf8.h"
 
@@ -30,6 +37,13 @@ typedef struct toy {
     uint64_t kv_limit;        /* bytes; kv_create fails above */
     int fail_at;              /* forward at this position fails (-1: never) */
     int calls, max_n, prefill_ok;
+    int special;              /* 1: logits on 8 levels (many ties) with NaN every 7th id */
+    int greedy_calls;         /* forward_greedy calls */
+    int bad_greedy_id;        /* 1: forward_greedy answers an id outside the vocabulary */
+    int32_t fed[512];         /* tokens of the one-token calls (decode steps), in order */
+    int n_fed;
+    int kv_creates, kv_frees, kv_resets;
+    int fail_reset;           /* 1: kv_reset fails */
 } toy;
 
 typedef struct toy_kv {
@@ -47,10 +61,27 @@ static int toy_kv_create(void *model, uint32_t n_ctx, void **out)
     toy_kv *kv = calloc(1, sizeof *kv);
     kv->n_ctx = n_ctx;
     *out = kv;
+    m->kv_creates++;
     return 0;
 }
 
-static void toy_kv_free(void *model, void *kv) { (void)model; free(kv); }
+static void toy_kv_free(void *model, void *kv)
+{
+    ((toy *)model)->kv_frees++;
+    free(kv);
+}
+
+/* The toy's cache counts its filled positions (forward insists on appending), so a reused
+ * cache must be reset: exactly the state kv_reset exists for. */
+static int toy_kv_reset(void *model, void *kv)
+{
+    toy *m = model;
+    m->kv_resets++;
+    if (m->fail_reset)
+        return wrk_error(CUDA_ERROR_INFERENCE_FAILED, "toy: reset refused");
+    ((toy_kv *)kv)->len = 0;
+    return 0;
+}
 
 static uint64_t mix(uint64_t x)
 {
@@ -80,17 +111,63 @@ static int toy_forward(void *model, void *kvp, const int32_t *tokens, int n, int
         uint64_t h = mix(((uint64_t)last << 40) ^ ((uint64_t)(uint32_t)tokens[n - 1] << 20) ^ j);
         logits[j] = (float)((double)(h >> 11) / 9007199254740992.0 * 8.0 - 4.0);
     }
+    if (m->special)
+        for (uint32_t j = 0; j < m->vocab; j++)
+            logits[j] = j % 7 == 3 ? NAN : floorf(logits[j]);
     if (!m->random) {
         int k = last - m->script_base;
         if (k >= 0 && k < m->n_script) logits[m->script[k]] = 100.0f;
     }
+    if (n == 1 && m->n_fed < (int)(sizeof m->fed / sizeof *m->fed))
+        m->fed[m->n_fed++] = tokens[0];
     return 0;
+}
+
+/* forward of one token, then the greedy id by the host kernel set's argmax. */
+static int toy_forward_greedy(void *model, void *kv, int32_t token, int pos, int32_t *next)
+{
+    toy *m = model;
+    float *logits = malloc(m->vocab * sizeof(float));
+    int rc = logits ? toy_forward(model, kv, &token, 1, pos, logits, 0)
+                    : wrk_error(CUDA_ERROR_OUT_OF_MEMORY, "toy: logits");
+    m->greedy_calls++;
+    if (rc == 0)
+        rc = wrk_ops_host()->argmax(NULL, logits, (int)m->vocab, next);
+    if (rc == 0 && m->bad_greedy_id)
+        *next = (int32_t)m->vocab + 3;
+    free(logits);
+    return rc;
 }
 
 static const wp_plugin toy_plugin = {
     .abi_major = WORKER_PLUGIN_ABI_MAJOR, .abi_minor = WORKER_PLUGIN_ABI_MINOR,
     .struct_size = sizeof(wp_plugin), .name = "toy", .version = "1",
     .kv_create = toy_kv_create, .kv_free = toy_kv_free, .forward = toy_forward,
+};
+
+/* The same with forward_greedy (ABI 1.2). */
+static const wp_plugin toy_plugin_greedy = {
+    .abi_major = WORKER_PLUGIN_ABI_MAJOR, .abi_minor = WORKER_PLUGIN_ABI_MINOR,
+    .struct_size = sizeof(wp_plugin), .name = "toy", .version = "1",
+    .kv_create = toy_kv_create, .kv_free = toy_kv_free, .forward = toy_forward,
+    .forward_greedy = toy_forward_greedy,
+};
+
+/* The same with kv_reset (ABI 1.2): the runtime keeps finished jobs' caches. */
+static const wp_plugin toy_plugin_reuse = {
+    .abi_major = WORKER_PLUGIN_ABI_MAJOR, .abi_minor = WORKER_PLUGIN_ABI_MINOR,
+    .struct_size = sizeof(wp_plugin), .name = "toy", .version = "1",
+    .kv_create = toy_kv_create, .kv_free = toy_kv_free, .forward = toy_forward,
+    .kv_reset = toy_kv_reset,
+};
+
+/* A descriptor as an ABI 1.1 plugin sized it: forward_greedy lies past its struct_size
+ * (set here only to prove the runtime never reads it). */
+static const wp_plugin toy_plugin_11 = {
+    .abi_major = WORKER_PLUGIN_ABI_MAJOR, .abi_minor = 1,
+    .struct_size = offsetof(wp_plugin, forward_greedy), .name = "toy", .version = "1",
+    .kv_create = toy_kv_create, .kv_free = toy_kv_free, .forward = toy_forward,
+    .forward_greedy = toy_forward_greedy,
 };
 
 /* ---- the toy vocabulary: SentencePiece style with byte tokens ---- */
@@ -157,6 +234,8 @@ static fixture *fx_new(uint32_t context, uint32_t max_batch)
 
 static void fx_free(fixture *f)
 {
+    wrk_spare_release(&f->model);
+    ck_assert_int_eq(f->toy.kv_creates, f->toy.kv_frees);   /* no cache leaked */
     wrk_tokenizer_free(f->model.tokenizer);
     free(f);
 }
@@ -570,6 +649,241 @@ START_TEST(test_tokenize_api)
 }
 END_TEST
 
+/* ---- greedy decoding on the device (forward_greedy) ---- */
+
+typedef struct greedy_run {
+    char text[8192];
+    int32_t fed[512];
+    int n_fed, greedy_calls, n_device, n_generated, used;
+    WorkerStopReason stop;
+} greedy_run;
+
+/* Run prompt to its end with WORKER_DEVICE_GREEDY set to env (NULL: unset) and record what
+ * the job produced and which path it took. */
+static void run_greedy(fixture *f, const WorkerSamplingParams *p, const char *env,
+                       greedy_run *out)
+{
+    int code = -1;
+    if (env) setenv("WORKER_DEVICE_GREEDY", env, 1);
+    else unsetenv("WORKER_DEVICE_GREEDY");
+    f->toy.greedy_calls = 0;
+    f->toy.n_fed = 0;
+    InferenceResult *r = start(f, "hello a b", (WorkerSamplingParams *)p, &code);
+    ck_assert_msg(r != NULL, "start: %d %s", code, wrk_error_detail());
+    run_all(r, out->text, sizeof out->text, 256);
+    out->used = r->device_greedy;
+    out->n_device = r->n_device_greedy;
+    out->n_generated = r->n_generated;
+    out->stop = worker_inference_stop_reason(r);
+    out->greedy_calls = f->toy.greedy_calls;
+    out->n_fed = f->toy.n_fed;
+    memcpy(out->fed, f->toy.fed, sizeof out->fed);
+    cuda_inference_free(r);
+    unsetenv("WORKER_DEVICE_GREEDY");
+}
+
+static void expect_same_tokens(const greedy_run *a, const greedy_run *b, const char *what)
+{
+    ck_assert_msg(strcmp(a->text, b->text) == 0, "%s: text '%s' vs '%s'", what, a->text,
+                  b->text);
+    ck_assert_int_eq(a->n_generated, b->n_generated);
+    ck_assert_int_eq(a->stop, b->stop);
+    ck_assert_int_eq(a->n_fed, b->n_fed);
+    for (int i = 0; i < a->n_fed; i++)
+        ck_assert_msg(a->fed[i] == b->fed[i], "%s: token %d: %d vs %d", what, i, a->fed[i],
+                      b->fed[i]);
+}
+
+/* The same greedy job with WORKER_DEVICE_GREEDY=0 (host sampling), unset and =1 (device
+ * greedy): identical token ids and text; the device path really ran (every decode step
+ * through forward_greedy and every token after the first from it), the host path never.
+ * Loop: 0 random logits, 1 logits with many ties and NaN. */
+START_TEST(test_device_greedy_same_tokens)
+{
+    fixture *f = fx_new(512, 16);
+    greedy_run *host = calloc(1, sizeof *host), *dev = calloc(1, sizeof *dev),
+               *dev1 = calloc(1, sizeof *dev1);
+    WorkerSamplingParams p;
+    f->model.plugin = &toy_plugin_greedy;
+    f->toy.random = 1;
+    f->toy.special = _i;
+    worker_sampling_defaults(&p);
+    p.temperature = 0.0f;
+    p.max_tokens = 80;
+    p.ignore_eos = 1;
+    run_greedy(f, &p, "0", host);
+    run_greedy(f, &p, NULL, dev);
+    run_greedy(f, &p, "1", dev1);
+
+    ck_assert_int_eq(host->used, 0);
+    ck_assert_int_eq(host->greedy_calls, 0);
+    ck_assert_int_eq(host->n_device, 0);
+    ck_assert_int_eq(host->n_generated, 80);
+    ck_assert_int_eq(host->n_fed, 79);            /* the last token is not fed back */
+    ck_assert_uint_gt(strlen(host->text), 20);
+    expect_same_tokens(host, dev, "unset");
+    expect_same_tokens(host, dev1, "=1");
+    for (const greedy_run *d = dev; d; d = d == dev ? dev1 : NULL) {
+        ck_assert_int_eq(d->used, 1);
+        ck_assert_int_eq(d->greedy_calls, 79);    /* every decode step */
+        ck_assert_int_eq(d->n_device, 79);        /* every token but the prefill's */
+    }
+    free(host);
+    free(dev);
+    free(dev1);
+    fx_free(f);
+}
+END_TEST
+
+/* When the device path is taken: greedy as the sampler defines it (T = 0, or so small that
+ * 1/T overflows) without a repetition penalty (0 means off), and only from a descriptor
+ * whose struct_size holds forward_greedy. */
+START_TEST(test_device_greedy_conditions)
+{
+    fixture *f = fx_new(512, 16);
+    greedy_run *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    WorkerSamplingParams p;
+    f->model.plugin = &toy_plugin_greedy;
+    f->toy.random = 1;
+    worker_sampling_defaults(&p);
+    p.max_tokens = 30;
+    p.ignore_eos = 1;
+    struct { float t, rp; int used; } c[] = {
+        { 0.0f, 1.0f, 1 }, { 0.0f, 0.0f, 1 }, { 1e-39f, 1.0f, 1 },
+        { 0.0f, 1.1f, 0 }, { 0.5f, 1.0f, 0 }, { 1e-6f, 1.0f, 0 },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        p.temperature = c[i].t;
+        p.repetition_penalty = c[i].rp;
+        p.seed = 5;
+        run_greedy(f, &p, "0", a);
+        run_greedy(f, &p, NULL, b);
+        ck_assert_msg(b->used == c[i].used && (b->greedy_calls > 0) == c[i].used,
+                      "T %g penalty %g: device path %d (%d calls), want %d", (double)c[i].t,
+                      (double)c[i].rp, b->used, b->greedy_calls, c[i].used);
+        expect_same_tokens(a, b, "conditions");
+    }
+    /* a 1.1-sized descriptor: forward_greedy is never read */
+    f->model.plugin = &toy_plugin_11;
+    p.temperature = 0.0f;
+    p.repetition_penalty = 1.0f;
+    run_greedy(f, &p, NULL, b);
+    ck_assert_int_eq(b->used, 0);
+    ck_assert_int_eq(b->greedy_calls, 0);
+    ck_assert_int_eq(b->n_generated, 30);
+    /* a descriptor without it */
+    f->model.plugin = &toy_plugin;
+    run_greedy(f, &p, NULL, b);
+    ck_assert_int_eq(b->used, 0);
+    ck_assert_int_eq(b->n_generated, 30);
+    free(a);
+    free(b);
+    fx_free(f);
+}
+END_TEST
+
+/* A failing forward_greedy fails the job like a failing forward; an id outside the
+ * vocabulary is refused, never looked up. */
+START_TEST(test_device_greedy_failures)
+{
+    fixture *f = fx_new(256, 8);
+    char buf[256];
+    int code = 0, idx = 0;
+    InferenceResult *r;
+    f->model.plugin = &toy_plugin_greedy;
+    f->toy.random = 1;
+    f->toy.fail_at = prompt_len(f, "hello") + 3;
+    r = cuda_inference_start(&f->model, "hello", 100, 0.0f, 1, &code);
+    ck_assert_ptr_nonnull(r);
+    while (cuda_inference_next_token(r, buf, sizeof buf, &idx, &code)) {}
+    ck_assert_int_eq(code, CUDA_ERROR_INFERENCE_FAILED);
+    ck_assert_int_gt(f->toy.greedy_calls, 0);
+    cuda_inference_free(r);
+
+    f->toy.fail_at = -1;
+    f->toy.bad_greedy_id = 1;
+    r = cuda_inference_start(&f->model, "hello", 100, 0.0f, 1, &code);
+    ck_assert_ptr_nonnull(r);
+    while (cuda_inference_next_token(r, buf, sizeof buf, &idx, &code)) {}
+    ck_assert_int_eq(code, CUDA_ERROR_INFERENCE_FAILED);
+    ck_assert_ptr_nonnull(strstr(wrk_error_detail(), "forward_greedy"));
+    ck_assert_int_eq(r->n_device_greedy, 0);
+    cuda_inference_free(r);
+    fx_free(f);
+}
+END_TEST
+
+/* One job to its end (temperature 0.7, seed 5): its text in out. */
+static void run_job(fixture *f, int max_tokens, char *out, size_t cap)
+{
+    int code = -1;
+    InferenceResult *r = cuda_inference_start(&f->model, "hello a b", max_tokens, 0.7f, 5,
+                                              &code);
+    ck_assert_msg(r != NULL, "start: %d %s", code, wrk_error_detail());
+    run_all(r, out, cap, 256);
+    cuda_inference_free(r);
+}
+
+/* A finished job's cache serves the next job that fits it (reset first), with the same
+ * text as a fresh cache; a larger job replaces it; a failed job's cache, a refused reset
+ * and a plugin without kv_reset never hand a cache on. */
+START_TEST(test_kv_reuse)
+{
+    fixture *fresh = fx_new(512, 8), *f = fx_new(512, 8);
+    char want[3][8192], got[8192];
+    const int sizes[3] = {60, 20, 120};
+    fresh->toy.random = f->toy.random = 1;
+    f->model.plugin = &toy_plugin_reuse;
+    for (int i = 0; i < 3; i++) {               /* the plugin without kv_reset */
+        run_job(fresh, sizes[i], want[i], sizeof want[i]);
+        ck_assert_ptr_null(fresh->model.spare.kv);
+        ck_assert_int_eq(fresh->toy.kv_frees, i + 1);
+    }
+    ck_assert_int_eq(fresh->toy.kv_resets, 0);
+
+    run_job(f, sizes[0], got, sizeof got);      /* kept at its end */
+    ck_assert_str_eq(got, want[0]);
+    ck_assert_ptr_nonnull(f->model.spare.kv);
+    ck_assert_int_eq(f->toy.kv_creates, 1);
+    ck_assert_int_eq(f->toy.kv_frees, 0);
+    run_job(f, sizes[1], got, sizeof got);      /* smaller: the same cache, reset */
+    ck_assert_str_eq(got, want[1]);
+    ck_assert_int_eq(f->toy.kv_creates, 1);
+    ck_assert_int_eq(f->toy.kv_resets, 1);
+    run_job(f, sizes[2], got, sizeof got);      /* larger: the spare freed, a new one */
+    ck_assert_str_eq(got, want[2]);
+    ck_assert_int_eq(f->toy.kv_creates, 2);
+    ck_assert_int_eq(f->toy.kv_frees, 1);
+    run_job(f, sizes[0], got, sizeof got);      /* the larger one serves the first again */
+    ck_assert_str_eq(got, want[0]);
+    ck_assert_int_eq(f->toy.kv_creates, 2);
+
+    f->toy.fail_reset = 1;                      /* refused reset: freed, a fresh one */
+    run_job(f, sizes[1], got, sizeof got);
+    ck_assert_str_eq(got, want[1]);
+    ck_assert_int_eq(f->toy.kv_creates, 3);
+    ck_assert_int_eq(f->toy.kv_frees, 2);
+    f->toy.fail_reset = 0;
+
+    {                                           /* a failed job's cache is not kept */
+        char buf[256];
+        int code = 0, idx = 0;
+        f->toy.fail_at = prompt_len(f, "hello a b") + 2;
+        InferenceResult *r = cuda_inference_start(&f->model, "hello a b", 50, 0.0f, 1, &code);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_ptr_null(f->model.spare.kv);  /* taken by this job */
+        while (cuda_inference_next_token(r, buf, sizeof buf, &idx, &code)) {}
+        ck_assert_int_eq(code, CUDA_ERROR_INFERENCE_FAILED);
+        const int frees = f->toy.kv_frees;
+        cuda_inference_free(r);
+        ck_assert_int_eq(f->toy.kv_frees, frees + 1);
+        ck_assert_ptr_null(f->model.spare.kv);
+    }
+    fx_free(fresh);
+    fx_free(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("session");
@@ -587,6 +901,10 @@ int main(void)
     tcase_add_test(tc, test_forward_failure);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_tokenize_api);
+    tcase_add_loop_test(tc, test_device_greedy_same_tokens, 0, 2);
+    tcase_add_test(tc, test_device_greedy_conditions);
+    tcase_add_test(tc, test_device_greedy_failures);
+    tcase_add_test(tc, test_kv_reuse);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

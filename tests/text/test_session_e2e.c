@@ -17,6 +17,7 @@
 #include "worker_ext.h"
 #include "core/wrk_context.h"
 #include "core/wrk_vram.h"
+#include "session/job_spare.h"
 
 static char model_path[4096];
 
@@ -151,7 +152,15 @@ static void run_backend(const char *device)
     free(a);
     free(b);
     free(c);
-    ck_assert_uint_eq(wrk_vram_total(ctx->acc), before);   /* jobs freed every byte */
+    /* jobs freed every byte but the cache kept for the next job (job_spare.h) */
+    {
+        uint64_t spare = 0;
+        ck_assert_ptr_nonnull(m->spare.kv);
+        ck_assert_int_eq(m->plugin->kv_size(m->plugin_model, m->spare.kv_n_ctx, &spare), 0);
+        ck_assert_uint_eq(wrk_vram_total(ctx->acc), before + spare);
+        wrk_spare_release(m);
+        ck_assert_uint_eq(wrk_vram_total(ctx->acc), before);
+    }
 
     /* KV cache out of memory: clean error, the model serves the next job. */
     wrk_vram_set_limit(ctx->acc, before + 1024);

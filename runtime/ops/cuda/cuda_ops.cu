@@ -1,7 +1,7 @@
 /*
  * cuda_ops.cu - the CUDA kernel set's element-wise ops (add, rms_norm), copies, synchronize,
  * and the wp_ops table gathering them with matmul.cu, get_rows.cu, attention.cu,
- * attention_decode.cu and graph.cu.
+ * attention_decode.cu, graph.cu and argmax.cu.
  * All work is queued on (cudaStream_t)host->stream.
  */
 #include "config.h"
@@ -185,6 +185,8 @@ static const wp_ops cuda_ops = {
     wrk_cuda_matmul_multi, wrk_cuda_matmul_glu, wrk_cuda_get_rows_dev,
     wrk_cuda_attention_decode_work, wrk_cuda_attention_decode,
     wrk_cuda_graph_begin, wrk_cuda_graph_end, wrk_cuda_graph_launch, wrk_cuda_graph_free,
+    /* ABI 1.2 */
+    wrk_cuda_argmax,
 };
 
 extern "C" const wp_ops *wrk_ops_cuda(void)

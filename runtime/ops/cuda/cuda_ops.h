@@ -56,6 +56,8 @@ void wrk_cuda_graph_free(const wp_host *host, void *graph);
 int wrk_cuda_attention(const wp_host *host, const wp_attention_params *p, const float *q,
                        const float *k, const float *v, float *k_cache, float *v_cache,
                        float *out);
+/* argmax.cu: the greedy choice over the logits (wp_ops.argmax, ABI 1.2). */
+int wrk_cuda_argmax(const wp_host *host, const float *x, int n, int32_t *out);
 /* attention_gemm.cu: prefill attention through cuBLAS. */
 /** New tokens from which wrk_cuda_attention takes the cuBLAS path. */
 #define WRK_ATTN_GEMM_MIN_TOKENS 16

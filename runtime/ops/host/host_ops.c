@@ -1,6 +1,6 @@
 /*
- * host_ops.c - the reference (host memory) kernel set: the element-wise ops, copies, and
- * the wp_ops table that gathers them with matmul/get_rows/attention.
+ * host_ops.c - the reference (host memory) kernel set: the element-wise ops, copies, the
+ * greedy argmax, and the wp_ops table that gathers them with matmul/get_rows/attention.
  */
 #include "config.h"
 
@@ -74,6 +74,29 @@ static int host_synchronize(const wp_host *host)
     return 0;
 }
 
+/* The greedy choice, with exactly the rule of the host sampler (runtime/text/sampler.c):
+ * one ascending pass keeping the first value strictly above the best so far. A strict '>'
+ * is false for NaN (ignored) and for ties (the lowest index stays), nothing is above an
+ * initial -inf unless it is larger (so -inf is never chosen and the answer stays 0 when no
+ * value is above -inf), and -0 == +0 ties like any equal pair. */
+static int host_argmax(const wp_host *host, const float *x, int n, int32_t *out)
+{
+    (void)host;
+    int rc = wrk_ops_check_argmax(x, n, out);
+    if (rc)
+        return rc;
+    float best = -INFINITY;
+    int32_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (x[i] > best) {
+            best = x[i];
+            at = i;
+        }
+    }
+    out[0] = at;
+    return 0;
+}
+
 /* Graphs are a CUDA feature: the host set runs every op as it is called. */
 static int host_graph_begin(const wp_host *host)
 {
@@ -110,6 +133,8 @@ static const wp_ops host_ops = {
     wrk_host_matmul_multi, wrk_host_matmul_glu, wrk_host_get_rows_dev,
     wrk_host_attention_decode_work, wrk_host_attention_decode,
     host_graph_begin, host_graph_end, host_graph_launch, host_graph_free,
+    /* ABI 1.2 */
+    host_argmax,
 };
 
 const wp_ops *wrk_ops_host(void)

@@ -130,6 +130,8 @@ static const wp_plugin toy2_plugin = {
     NULL,   /* probe: serve every toy2 file */
     toy2_load, toy2_unload, toy2_model_info,
     toy2_kv_size, toy2_kv_create, toy2_kv_free, toy2_forward,
+    NULL,   /* forward_greedy (ABI 1.2): optional */
+    NULL,   /* kv_reset (ABI 1.2): optional; NULL: caches are not reused between jobs */
 };
 
 WORKER_PLUGIN_DEFINE(toy2_plugin)

@@ -173,6 +173,8 @@ static const wp_plugin toy_plugin = {
     (1u << WP_BACKEND_HOST) | (1u << WP_BACKEND_CUDA),
     NULL, toy_load, toy_unload, toy_model_info, toy_kv_size, toy_kv_create, toy_kv_free,
     toy_forward,
+    NULL, /* forward_greedy (ABI 1.2) */
+    NULL, /* kv_reset (ABI 1.2) */
 };
 
 #if defined(TOY_NO_ENTRY)
