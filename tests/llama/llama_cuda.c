@@ -119,8 +119,9 @@ START_TEST(test_long_prompt_and_greedy)
 END_TEST
 
 /* A vocabulary above one round of the argmax kernel (8192 logits) and words for text;
- * untied, so control and byte rows can be damped. Loop index: a type of ctypes. */
-static const lt_spec gspec = { "llama", 64, 4, 2, 128, 2, 12000, 0, 256, 10000.0f, 1e-5f, 0, 0,
+ * untied, so control and byte rows can be damped; widths of whole 256-element blocks, so
+ * the K-quant types can hold them. Loop index: a type of ctypes. */
+static const lt_spec gspec = { "llama", 256, 4, 2, 512, 2, 12000, 0, 256, 10000.0f, 1e-5f, 0, 0,
                                0.0f, 0, NULL };
 
 START_TEST(test_device_greedy_cuda)

@@ -78,7 +78,10 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const size_t kv_width = (size_t)(n_heads / group) * hd;
     const int pos = *pos_p, len = pos + 1;
-    const int per = (len + S - 1) / S;     /* positions per split; split 0 is never empty */
+    /* positions per split: at least AD_SPLIT_MIN, so a short context uses few of the S
+     * splits (the rest only take a ticket) and the merge has few partials; split 0 is never
+     * empty */
+    const int per = max((len + S - 1) / S, AD_SPLIT_MIN);
     const int t0 = s * per, t1 = min(len, t0 + per);
     const float *kn = k + (size_t)g * hd, *vn = v + (size_t)g * hd;
 
@@ -191,22 +194,32 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
     if (!sm_last)
         return;
     __threadfence();
-    const int used = (len + per - 1) / per; /* splits that had positions */
+    /* The merge: lane i of every warp reads split i's (m, l) - one round of loads, not a
+     * chain of dependent ones - and the weights e^(m_i - M) / L go through shared memory;
+     * then each thread sums its dims over the splits with independent loads. */
+    __shared__ float sm_w[GH][AD_MAX_SPLITS];
+    const int used = (len + per - 1) / per; /* splits that had positions, <= S <= 32 */
+    if (warp < GH)
+        for (int j = warp; j < GH; j += AD_WARPS) {
+            const size_t p0 = (size_t)(h0 + j) * S;
+            const float mi = lane < used ? __ldcg(ml_work + (p0 + lane) * 2) : -INFINITY;
+            const float li = lane < used ? __ldcg(ml_work + (p0 + lane) * 2 + 1) : 0.0f;
+            const float M = warp_max(mi);
+            const float wi = lane < used ? expf(mi - M) : 0.0f;
+            const float L = warp_sum(wi * li);
+            if (lane < AD_MAX_SPLITS)
+                sm_w[j][lane] = wi / L;
+        }
+    __syncthreads();
     for (int j = 0; j < GH; j++) {
         const size_t p0 = (size_t)(h0 + j) * S;
-        float M = -INFINITY;
-        for (int i = 0; i < used; i++)
-            M = fmaxf(M, __ldcg(ml_work + (p0 + i) * 2));
-        float L = 0.0f;
-        for (int i = 0; i < used; i++)
-            L += expf(__ldcg(ml_work + (p0 + i) * 2) - M) * __ldcg(ml_work + (p0 + i) * 2 + 1);
-        const float inv = 1.0f / L;
         for (int d = threadIdx.x; d < hd; d += blockDim.x) {
             float o = 0.0f;
-            for (int i = 0; i < used; i++)
-                o = fmaf(expf(__ldcg(ml_work + (p0 + i) * 2) - M),
-                         __ldcg(acc_work + (p0 + i) * hd + d), o);
-            out[(size_t)(h0 + j) * hd + d] = o * inv;
+#pragma unroll
+            for (int i = 0; i < AD_MAX_SPLITS; i++)
+                if (i < used)
+                    o = fmaf(sm_w[j][i], __ldcg(acc_work + (p0 + i) * hd + d), o);
+            out[(size_t)(h0 + j) * hd + d] = o;
         }
     }
 }
