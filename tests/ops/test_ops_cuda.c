@@ -109,6 +109,11 @@ START_TEST(test_matmul)
     /* unaligned x, odd n; a large decode shape; and prefill sizes (cuBLAS for F32) */
     check_matmul(&r, type, ins[n_in - 1], 131, 3, 1, 0, 1);
     check_matmul(&r, type, 2048, 4099, 1, 0, 1, 0);
+    /* long rows, few of them: split-K (the block's warps share the rows), also with a row
+     * length that leaves the last round partly empty and with a part of a block */
+    check_matmul(&r, type, 8192, 515, 1, 1, qk > 1, 0);
+    check_matmul(&r, type, qk == 1 ? 5380 : 5376, 37, 1, 0, 0, 1);
+    check_matmul(&r, type, 14336, 2050, 1, 0, 0, 0);
     check_matmul(&r, type, ins[0], 67, 100, 1, 1, 0);
     /* prefill (cuBLAS): one column past a GEMV tile, odd n and out, unaligned x */
     const int pns[] = {9, 17, 40};

@@ -22,6 +22,9 @@
  */
 #include "config.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/quant_traits.cuh"
 #include "ops/ops_internal.h"
@@ -132,11 +135,16 @@ __device__ __forceinline__ void gemv_item_fma(const float (*v)[T::NRUN * T::RUNL
  * any is used, so a warp has U * R wide loads per lane in flight; for a 2048-wide row that
  * is the whole row, one memory round trip. Rows past `out` (the last warp's tail) read row
  * out - 1 again and are not stored, so all lanes stay in the shuffles. GLU (NC = 1): row q
- * of gate and of up in one warp, y[q] = silu(gate) * up. */
-template <class T, int NC, bool XV, bool GLU, bool PAIR>
+ * of gate and of up in one warp, y[q] = silu(gate) * up.
+ * KS = GEMV_WARPS (split-K): the block's warps share its R rows, each walking every
+ * KS-th group of 32 items, and add their sums through shared memory - for long rows of a
+ * matrix with too few rows to fill the GPU, whose warps would otherwise go through the row
+ * in several dependent round trips (gemv_split_k). */
+template <class T, int NC, bool XV, bool GLU, bool PAIR, int KS = 1>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
 {
+    static_assert(KS == 1 || (KS == GEMV_WARPS && !GLU), "split-K: the block's warps, no GLU");
     constexpr int NV = T::NRUN * T::RUNLEN;
     constexpr int U = GemvShape<T, NC, GLU, PAIR>::U;
     constexpr int R = GemvShape<T, NC, GLU, PAIR>::R;
@@ -159,8 +167,11 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
     const int in = a.in;
     const size_t row_bytes = a.row_bytes;
     const int lane = threadIdx.x & 31;
-    const int row0 = (((int)blockIdx.x - block0) * GEMV_WARPS + (threadIdx.x >> 5)) * RO;
-    if (row0 >= out) {
+    /* item walk: lane of a warp, or of the whole block with split-K */
+    const int walker = KS == 1 ? lane : (int)threadIdx.x;
+    const int row0 = KS == 1 ? (((int)blockIdx.x - block0) * GEMV_WARPS + (threadIdx.x >> 5)) * RO
+                             : ((int)blockIdx.x - block0) * RO;
+    if (row0 >= out) { /* block-uniform with split-K, so the barrier below is safe */
         wrk_pdl_trigger();
         return; /* whole warps only: no block-wide barrier below */
     }
@@ -192,7 +203,7 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
     auto load_round = [&](int base) {
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            const int it = base + u * 32 + lane;
+            const int it = base + u * 32 * KS + walker;
             if (it < n_items)
 #pragma unroll
                 for (int q = 0; q < R; q++)
@@ -207,12 +218,12 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
 
     /* one round per iteration; unrolling the rounds would only add registers */
 #pragma unroll 1
-    for (int base = 0; base < n_items; base += 32 * U) {
+    for (int base = 0; base < n_items; base += 32 * U * KS) {
         if (base > 0)
             load_round(base);
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            const int it = base + u * 32 + lane;
+            const int it = base + u * 32 * KS + walker;
             if (it < n_items) {
                 float v[R][NV];
 #pragma unroll
@@ -238,6 +249,20 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
             if (lane == q * NC + c)
                 mine = s;
         }
+    if constexpr (KS > 1) {
+        /* the warps' sums, added in warp order (deterministic); warp 0 writes */
+        __shared__ float part[KS][R * NC];
+        const int warp = threadIdx.x >> 5;
+        if (lane < R * NC)
+            part[warp][lane] = mine;
+        __syncthreads();
+        if (warp != 0)
+            return;
+        if (lane < R * NC)
+#pragma unroll
+            for (int w = 1; w < KS; w++)
+                mine += part[w][lane];
+    }
     const int row = row0 + lane / NC;
     if (lane < R * NC && row < out) {
         float *dst = y + (size_t)(lane % NC) * out + row;
@@ -264,11 +289,11 @@ __global__ void matmul_glu_kernel(float *__restrict__ gate, const float *__restr
 
 
 /* Launch the NC-column kernel over n_tiles tiles from column col0, for every part of a. */
-template <class T, int NC, bool GLU, bool PAIR = false>
+template <class T, int NC, bool GLU, bool PAIR = false, int KS = 1>
 static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_tiles, bool xv,
                            int col0)
 {
-    const int rows_per_block = GEMV_WARPS * GemvShape<T, NC, GLU, PAIR>::RO;
+    const int rows_per_block = (GEMV_WARPS / KS) * GemvShape<T, NC, GLU, PAIR>::RO;
     int blocks = 0;
     for (int i = 0; i < a.count; i++) {
         a.p[i].block0 = blocks;
@@ -278,9 +303,39 @@ static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_ti
     x += (size_t)col0 * a.in;
     const dim3 grid((unsigned)blocks, (unsigned)n_tiles);
     if (xv)
-        wrk_launch(matmul_gemv_kernel<T, NC, true, GLU, PAIR>, grid, GEMV_WARPS * 32, st, a, x);
+        wrk_launch(matmul_gemv_kernel<T, NC, true, GLU, PAIR, KS>, grid, GEMV_WARPS * 32, st, a,
+                   x);
     else
-        wrk_launch(matmul_gemv_kernel<T, NC, false, GLU, PAIR>, grid, GEMV_WARPS * 32, st, a, x);
+        wrk_launch(matmul_gemv_kernel<T, NC, false, GLU, PAIR, KS>, grid, GEMV_WARPS * 32, st, a,
+                   x);
+}
+
+/* Split-K for a one-column launch of `rows` output rows: when one warp per row group
+ * would walk its rows in two or more rounds of loads and the warps would fill at most half
+ * of the GPU's warp slots (32 per SM), so the rounds, not the bandwidth, set the time. Found
+ * on the H100 for the 2048x8192 down projection of a 1B model (docs/performance.md, step
+ * 11). WORKER_GEMV_SPLITK=0 turns it off (read once). */
+template <class T>
+static bool gemv_split_k(int rows, int in)
+{
+    static int state = -1; /* -1 undecided, else the warp bound (0: off) */
+    if (state < 0) {
+        const char *env = getenv("WORKER_GEMV_SPLITK");
+        int dev = 0, sms = 0;
+        if (env && strcmp(env, "0") == 0)
+            state = 0;
+        else if (cudaGetDevice(&dev) == cudaSuccess &&
+                 cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) ==
+                     cudaSuccess)
+            state = 32 * sms;
+        else
+            state = 0;
+        (void)cudaGetLastError();
+    }
+    constexpr int R = GemvShape<T, 1>::R, U = GemvShape<T, 1>::U;
+    const long long items = (long long)(in / T::QK) * T::TPB;
+    const long long warps = (rows + R - 1) / R;
+    return state > 0 && items > 32LL * U && warps <= state;
 }
 
 /* All n columns: full tiles of 8, then one launch for the remaining 1..7. */
@@ -303,6 +358,8 @@ static int gemv_launch(cudaStream_t st, const GemvArgs &a, const float *x, int n
             rows += a.p[i].out;
         if (GemvPairs<T>::value && rows >= GEMV_PAIR_MIN_ROWS)
             gemv_launch_nc<T, 1, false, GemvPairs<T>::value>(st, a, x, 1, xv, c0);
+        else if (gemv_split_k<T>(rows, a.in))
+            gemv_launch_nc<T, 1, false, false, GEMV_WARPS>(st, a, x, 1, xv, c0);
         else
             gemv_launch_nc<T, 1, false>(st, a, x, 1, xv, c0);
         break;
