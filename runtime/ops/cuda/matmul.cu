@@ -310,11 +310,13 @@ static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_ti
                    x);
 }
 
-/* Split-K for a one-column launch of `rows` output rows: when one warp per row group
- * would walk its rows in two or more rounds of loads and the warps would fill at most half
- * of the GPU's warp slots (32 per SM), so the rounds, not the bandwidth, set the time. Found
- * on the H100 for the 2048x8192 down projection of a 1B model (docs/performance.md, step
- * 11). WORKER_GEMV_SPLITK=0 turns it off (read once). */
+/* Split-K for a one-column launch of `rows` output rows of a quantized type: when one warp
+ * per row group would walk its rows in two or more rounds of loads and the warps would fill
+ * at most half of the GPU's warp slots (32 per SM), so the rounds, not the bandwidth, set
+ * the time. Measured on the H100 (bench_gemv graph, 2048x8192): Q8_0 17.1 -> 12.3 us, Q4_K
+ * 14.4 -> 9.8, Q6_K 15.2 -> 12.9. Not for the float types: F16 gained 17.7 -> 16.6 us there
+ * but a 1B F16 decode step took 1277 us with it against 1248 without (docs/performance.md,
+ * step 12). WORKER_GEMV_SPLITK=0 turns it off (read once). */
 template <class T>
 static bool gemv_split_k(int rows, int in)
 {
@@ -335,7 +337,7 @@ static bool gemv_split_k(int rows, int in)
     constexpr int R = GemvShape<T, 1>::R, U = GemvShape<T, 1>::U;
     const long long items = (long long)(in / T::QK) * T::TPB;
     const long long warps = (rows + R - 1) / R;
-    return state > 0 && items > 32LL * U && warps <= state;
+    return T::QK >= 32 /* the block-quantized types */ && state > 0 && items > 32LL * U && warps <= state;
 }
 
 /* All n columns: full tiles of 8, then one launch for the remaining 1..7. */
