@@ -4,6 +4,8 @@
 #  test_ops_fused_host / _cuda: the ABI 1.1 ops (fused products, decode step, graphs).
 #  test_ops_argmax_host / _cuda: the ABI 1.2 argmax (host vs the sampler's greedy choice,
 #                 CUDA vs host, in a graph).
+#  test_ops_int8_cuda: the int8-dot decode path of the quantized types (exits 77 without a
+#                 GPU); ops_int8ref.c holds its checks, shared with the two CUDA tests above.
 #  bench_gemv:    decode GEMV timings on the device (run by hand, not part of TESTS).
 #  bench_gemm:    prefill (n = 512) matmul timings on the device (likewise).
 check_PROGRAMS += tests/ops/test_ops_host
@@ -44,7 +46,8 @@ check_PROGRAMS += tests/ops/test_ops_fused_cuda
 TESTS += tests/ops/test_ops_fused_cuda
 tests_ops_test_ops_fused_cuda_SOURCES = tests/ops/test_ops_fused_cuda.c \
 	tests/ops/ops_testutil.c tests/ops/ops_testutil.h tests/ops/ops_cudahost.c \
-	tests/ops/ops_cudahost.h tests/ops/ops_devweight.c tests/ops/ops_devweight.h
+	tests/ops/ops_cudahost.h tests/ops/ops_devweight.c tests/ops/ops_devweight.h \
+	tests/ops/ops_int8ref.c tests/ops/ops_int8ref.h
 tests_ops_test_ops_fused_cuda_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_fused_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
 tests_ops_test_ops_fused_cuda_LDFLAGS = $(WRK_TESTLINK)
@@ -53,10 +56,21 @@ check_PROGRAMS += tests/ops/test_ops_cuda
 TESTS += tests/ops/test_ops_cuda
 tests_ops_test_ops_cuda_SOURCES = tests/ops/test_ops_cuda.c tests/ops/ops_testutil.c \
 	tests/ops/ops_testutil.h tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h \
-	tests/ops/ops_devweight.c tests/ops/ops_devweight.h
+	tests/ops/ops_devweight.c tests/ops/ops_devweight.h tests/ops/ops_int8ref.c \
+	tests/ops/ops_int8ref.h
 tests_ops_test_ops_cuda_CFLAGS = $(WRK_TESTCFLAGS)
-tests_ops_test_ops_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS)
+tests_ops_test_ops_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
 tests_ops_test_ops_cuda_LDFLAGS = $(WRK_TESTLINK)
+
+check_PROGRAMS += tests/ops/test_ops_int8_cuda
+TESTS += tests/ops/test_ops_int8_cuda
+tests_ops_test_ops_int8_cuda_SOURCES = tests/ops/test_ops_int8_cuda.c \
+	tests/ops/ops_testutil.c tests/ops/ops_testutil.h tests/ops/ops_cudahost.c \
+	tests/ops/ops_cudahost.h tests/ops/ops_devweight.c tests/ops/ops_devweight.h \
+	tests/ops/ops_int8ref.c tests/ops/ops_int8ref.h
+tests_ops_test_ops_int8_cuda_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_int8_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
+tests_ops_test_ops_int8_cuda_LDFLAGS = $(WRK_TESTLINK)
 
 noinst_PROGRAMS += tests/ops/bench_gemv
 tests_ops_bench_gemv_SOURCES = tests/ops/bench_gemv.c tests/ops/ops_cudahost.c \

@@ -6,7 +6,7 @@ runtime_libwrk_la_SOURCES += runtime/ops/ops.h runtime/ops/ops_internal.h \
 if HAVE_CUDA
 runtime_libwrk_la_SOURCES += runtime/ops/cuda/cuda_common.cuh runtime/ops/cuda/cublas_common.cuh \
 	runtime/ops/cuda/quant_traits.cuh runtime/ops/cuda/cuda_ops.h \
-	runtime/ops/cuda/cuda_ops.cu runtime/ops/cuda/matmul.cu \
+	runtime/ops/cuda/cuda_ops.cu runtime/ops/cuda/matmul.cu runtime/ops/cuda/matmul_int8.cu \
 	runtime/ops/cuda/matmul_gemm.cu runtime/ops/cuda/graph.cu runtime/ops/cuda/dequant.cu \
 	runtime/ops/cuda/get_rows.cu runtime/ops/cuda/attention.cu \
 	runtime/ops/cuda/attention_gemm.cu runtime/ops/cuda/attention_decode.cu \
@@ -16,7 +16,8 @@ wrk_ops_cuda_deps = $(srcdir)/runtime/ops/cuda/cuda_common.cuh \
 	$(srcdir)/runtime/ops/cuda/cublas_common.cuh \
 	$(srcdir)/runtime/ops/cuda/quant_traits.cuh $(srcdir)/runtime/ops/cuda/cuda_ops.h \
 	$(srcdir)/runtime/ops/ops_internal.h $(srcdir)/abi/worker_plugin.h
-runtime/ops/cuda/cuda_ops.lo runtime/ops/cuda/matmul.lo runtime/ops/cuda/matmul_gemm.lo \
+runtime/ops/cuda/cuda_ops.lo runtime/ops/cuda/matmul.lo runtime/ops/cuda/matmul_int8.lo \
+runtime/ops/cuda/matmul_gemm.lo \
 runtime/ops/cuda/graph.lo runtime/ops/cuda/dequant.lo runtime/ops/cuda/get_rows.lo runtime/ops/cuda/attention.lo \
 runtime/ops/cuda/attention_gemm.lo runtime/ops/cuda/attention_decode.lo \
 runtime/ops/cuda/argmax.lo: $(wrk_ops_cuda_deps)

@@ -133,8 +133,12 @@ START_TEST(prefill_equals_decode)
     int32_t *tok = malloc((size_t)n * sizeof *tok);
     float *a = malloc((size_t)n * V * sizeof *a), *b = malloc((size_t)n * V * sizeof *b);
     float *c = malloc((size_t)n * V * sizeof *c);
-    /* the GPU may pick other GEMM algorithms (or TF32) for a batch than for one row */
-    float tol = strcmp(GPT_DEVICE, "host") == 0 ? 1e-5f : 1e-2f;
+    /* the GPU may pick other GEMM algorithms (or TF32) for a batch than for one row; Q8_0
+     * decode takes the int8-dot path (x rounded to int8 per 32 elements): 1.15e-2 of the
+     * largest logit here when the host set rounds x the same way, so ref_tol's 3e-2 */
+    float tol = strcmp(GPT_DEVICE, "host") == 0 ? 1e-5f
+                : s->wtype == WP_DTYPE_Q8_0   ? 3e-2f
+                                              : 1e-2f;
     load(&L, s, 21u + (unsigned)_i);
     random_tokens(tok, n, V, 200u + (unsigned)_i);
     run(&L, tok, n, n, a);          /* one prefill */
@@ -219,7 +223,10 @@ START_TEST(greedy_matches_reference)
             compared++;
         }
     }
-    ck_assert_int_gt(compared, (total - n0) / 2);
+    /* Q8_0's 3e-2 leaves about half of the positions decisive: 30 of 59 on the host set,
+     * 28 when it rounds x to int8 as the GPU's decode does (a different, equally valid
+     * sequence); every decisive one must still match */
+    ck_assert_int_gt(compared, s->wtype == WP_DTYPE_Q8_0 ? (total - n0) / 3 : (total - n0) / 2);
     p->kv_free(L.model->plugin_model, kv);
     free(tok); free(lg); free(ref);
     unload(&L);

@@ -6,11 +6,18 @@
  * argmax kernel) giving the ids of host sampling, through the plugin and through a session
  * with WORKER_DEVICE_GREEDY=0/1. Exits 77 (SKIP) without a CUDA device.
  */
+#include "config.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "gguf/quant.h"
 #include "llama_testutil.h"
+#ifdef HAVE_CUDA
+#include "ops/cuda/cuda_ops.h"
+#endif
 
 #define N_TOK 21
 
@@ -36,6 +43,17 @@ static double tol_for(uint32_t type)
     return type == WP_DTYPE_F32 ? 1e-4 : 1e-2;
 }
 
+/* Decode of the quantized types on the int8-dot path (matmul_int8.cu: x rounded to int8 per
+ * 32 elements in every decode product): ~4e-3 relative per product, which these 2-layer
+ * models carry to 0.95-1.16e-2 in the logits (measured by rounding x the same way in the
+ * host set's n = 1 products, all four quantized types, the three specs; without the
+ * rounding host decode equals host prefill exactly). So 3e-2 there (~2.6x margin; a wrong
+ * product is O(1)); the same decode on the fp32-x path keeps tol_for's 1e-2. */
+static double tol_decode(uint32_t type, int int8)
+{
+    return int8 && wrk_dtype_block_elems(type) > 1 ? 3e-2 : tol_for(type);
+}
+
 /* GPU logits equal host logits for prefill and for decode. */
 START_TEST(test_gpu_matches_host)
 {
@@ -48,6 +66,7 @@ START_TEST(test_gpu_matches_host)
     size_t n = (size_t)N_TOK * V;
     float *host = malloc(n * sizeof(float)), *gpu = malloc(n * sizeof(float)),
           *dec = malloc(n * sizeof(float)), *ref = malloc(n * sizeof(float));
+    float *dec32 = malloc(n * sizeof(float));
 
     CudaContext *hctx, *gctx;
     CudaModel *hm = lt_load("host", lt_path("m.gguf"), &hctx);
@@ -57,16 +76,32 @@ START_TEST(test_gpu_matches_host)
     CudaModel *gm = lt_load("cuda:0", lt_path("m.gguf"), &gctx);
     ck_assert_int_eq(lt_prefill(gm, tok, N_TOK, 0, gpu), 0);
     ck_assert_int_eq(lt_decode(gm, tok, N_TOK, dec), 0);
+    int int8 = 0;
+#ifdef HAVE_CUDA
+    /* again with the int8-dot path off (lt_decode makes a new cache, so a new graph) */
+    int8 = wrk_cuda_int8_dot_enabled();
+    wrk_cuda_set_int8_dot(0);
+    const int rc32 = lt_decode(gm, tok, N_TOK, dec32);
+    wrk_cuda_set_int8_dot(int8);
+    ck_assert_int_eq(rc32, 0);
+#else
+    memcpy(dec32, dec, n * sizeof(float));
+#endif
     int err = -1;
     ck_assert_msg(cuda_check_vram_residency(gm, &err), "residency: %d %s", err,
                   worker_last_error_detail());
     lt_unload(gm, gctx);
 
     double e_p = lt_rel_err(gpu, host, n), e_d = lt_rel_err(dec, host, n);
+    double e_d32 = lt_rel_err(dec32, host, n);
+    printf("%s type %u: GPU vs host: prefill %.3g, decode %.3g (int8 path %d), decode fp32-x "
+           "%.3g\n", s->arch, type, e_p, e_d, int8, e_d32);
     ck_assert_msg(e_p <= tol_for(type), "%s type %u: GPU prefill vs host %g", s->arch, type,
                   e_p);
-    ck_assert_msg(e_d <= tol_for(type), "%s type %u: GPU decode vs host %g", s->arch, type,
-                  e_d);
+    ck_assert_msg(e_d <= tol_decode(type, int8), "%s type %u: GPU decode vs host %g", s->arch,
+                  type, e_d);
+    ck_assert_msg(e_d32 <= tol_for(type), "%s type %u: GPU decode (fp32 x) vs host %g",
+                  s->arch, type, e_d32);
     if (type == WP_DTYPE_F32) {
         lt_reference_forward(w, tok, N_TOK, ref);
         double e_r = lt_rel_err(gpu, ref, n);
@@ -75,6 +110,7 @@ START_TEST(test_gpu_matches_host)
     free(host);
     free(gpu);
     free(dec);
+    free(dec32);
     free(ref);
     lt_weights_free(w);
 }

@@ -12,6 +12,8 @@
  *   "graph": a CUDA graph of back-to-back calls (as in a decode step, where launches queue
  *            ahead of the GPU), replayed and timed as a whole, divided by the calls: the
  *            kernel's own time plus the small gap between graph nodes.
+ * Quantized types at n = 1 are timed twice: "int8" (the int8-dot path, matmul_int8.cu) and
+ * "fp32x" (the fp32 GEMV, as with WORKER_CUDA_INT8_DOT=0), switched by wrk_cuda_set_int8_dot.
  * Several copies of each weight are cycled so that the working set exceeds the L2 cache and
  * every call reads from HBM. Weights are random bytes: timing does not depend on the values.
  *
@@ -27,6 +29,7 @@
 
 #include "core/wrk_error.h"
 #include "gguf/quant.h"
+#include "ops/cuda/cuda_ops.h"
 #include "ops/ops.h"
 #include "ops_cudahost.h"
 
@@ -87,7 +90,9 @@ static double graph_us(const wp_host *host, const wp_tensor *w, int copies, cons
     return us;
 }
 
-static void bench(const wp_host *host, uint32_t type, int out, int in, int n, int reps)
+/* path: the label of the matmul path timed ("" when there is one). */
+static void bench(const wp_host *host, uint32_t type, int out, int in, int n, int reps,
+                  const char *path)
 {
     const uint64_t bytes = wrk_dtype_row_bytes(type, in) * (uint64_t)out;
     int copies = (int)((MIN_SET_BYTES + bytes - 1) / bytes);
@@ -126,16 +131,16 @@ static void bench(const wp_host *host, uint32_t type, int out, int in, int n, in
     if (!rc)
         rc = host->ops->synchronize(host);
     if (rc) {
-        printf("%-5s %6d x %5d n %d: FAILED: %s\n", wrk_dtype_name(type), out, in, n,
+        printf("%-5s %-5s %6d x %5d n %d: FAILED: %s\n", wrk_dtype_name(type), path, out, in, n,
                wrk_error_detail());
     } else {
         qsort(ms, reps, sizeof(float), cmp_float);
         const double us = ms[reps / 2] * 1000.0, gbs = bytes / (us * 1e3);
         const double gus = graph_us(host, w, copies, x, y, n, reps);
         const double ggbs = gus > 0 ? bytes / (gus * 1e3) : 0.0;
-        printf("%-5s %6d x %5d n %d  call %7.1f us %6.0f GB/s %5.1f %%  graph %7.1f us %6.0f GB/s "
-               "%5.1f %%  (call min %.1f us, weights %.1f MB)\n",
-               wrk_dtype_name(type), out, in, n, us, gbs, 100.0 * gbs / PEAK_GBS, gus, ggbs,
+        printf("%-5s %-5s %6d x %5d n %d  call %7.1f us %6.0f GB/s %5.1f %%  graph %7.1f us "
+               "%6.0f GB/s %5.1f %%  (call min %.1f us, weights %.1f MB)\n",
+               wrk_dtype_name(type), path, out, in, n, us, gbs, 100.0 * gbs / PEAK_GBS, gus, ggbs,
                100.0 * ggbs / PEAK_GBS, ms[0] * 1000.0, bytes / 1e6);
     }
     fflush(stdout);
@@ -165,12 +170,21 @@ int main(int argc, char **argv)
     static const uint32_t types[] = {WP_DTYPE_F16, WP_DTYPE_Q8_0, WP_DTYPE_Q4_K, WP_DTYPE_Q6_K};
     printf("decode GEMV (out x in), median of %d calls; %% of %.0f GB/s\n", reps, PEAK_GBS);
     for (int t = 0; t < 4; t++)
-        for (int s = 0; s < n_shapes; s++)
-            bench(&host, types[t], shapes[s][0], shapes[s][1], 1, reps);
+        for (int s = 0; s < n_shapes; s++) {
+            if (types[t] == WP_DTYPE_F16) {
+                bench(&host, types[t], shapes[s][0], shapes[s][1], 1, reps, "");
+                continue;
+            }
+            wrk_cuda_set_int8_dot(1);
+            bench(&host, types[t], shapes[s][0], shapes[s][1], 1, reps, "int8");
+            wrk_cuda_set_int8_dot(0);
+            bench(&host, types[t], shapes[s][0], shapes[s][1], 1, reps, "fp32x");
+        }
+    wrk_cuda_set_int8_dot(1);
     printf("\nsame with n = 8 columns (weights read once for all 8)\n");
     for (int t = 0; t < 4; t++)
         for (int s = 0; s < n_shapes; s++)
-            bench(&host, types[t], shapes[s][0], shapes[s][1], 8, reps);
+            bench(&host, types[t], shapes[s][0], shapes[s][1], 8, reps, "");
     tu_cuda_host_fini(&host);
     return 0;
 }

@@ -4,7 +4,11 @@
  * come back fully written. Exits 77 (SKIP) without a CUDA device.
  *
  * Tolerances, relative in the 2-norm over the whole output:
- *   matmul F32 weights 1e-5; F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K 1e-4. Both sides multiply the
+ *   matmul F32 weights 1e-5; F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K 1e-4. Except the quantized types
+ *   at n = 1 where the int8-dot path takes them (wrk_cuda_int8_takes: x rounded to int8 per
+ *   32 elements): per row, the emulated int8 product within fp32 rounding and the rigorous
+ *   bound of rounding x against the host set (ops_int8ref.h); test_matmul_fp32x runs those
+ *   cases on the fp32 path at 1e-4. For the fp32 path: both sides multiply the
  *   same dequantized fp32 values and differ only by summation order and FMA contraction,
  *   whose fp32 rounding is ~sqrt(in) * 2^-24 ~ 3e-6 at in = 2048; 1e-4 keeps a 30x margin
  *   yet one wrongly decoded block in a row (a 1e-1 error) cannot hide.
@@ -32,6 +36,7 @@
 #include "ops/ops.h"
 #include "ops_cudahost.h"
 #include "ops_devweight.h"
+#include "ops_int8ref.h"
 #include "ops_testutil.h"
 
 static wp_host host;
@@ -70,11 +75,20 @@ static void check_matmul_on(const wp_host *h, tu_rng *r, uint32_t type, int in, 
     ck_assert_int_eq(ref->matmul(NULL, &w.h, x, yr, n, with_bias ? bias : NULL), 0);
     ck_assert_msg(tu_all_finite(y, ny), "matmul %s in %d out %d n %d: output not fully written",
                   wrk_dtype_name(type), in, out, n);
+    const int int8 = wrk_cuda_int8_takes(&w.d, dx + x_off, n);
+    if (int8) {
+        char what[128];
+        snprintf(what, sizeof what, "matmul %-5s in %5d out %5d n %2d bias %d raw %d xoff %d",
+                 wrk_dtype_name(type), in, out, n, with_bias, raw, x_off);
+        ck_assert_msg(tu_i8_check_matmul(what, &w.h, x, y, yr, NULL, with_bias ? bias : NULL,
+                                         1) == 0,
+                      "%s: int8 result out of bounds", what);
+    }
     const double e = tu_rel_err(y, yr, ny);
     printf("matmul %-5s in %5d out %5d n %2d bias %d raw %d xoff %d: rel err %.3g\n",
            wrk_dtype_name(type), in, out, n, with_bias, raw, x_off, e);
-    ck_assert_msg(e <= tol, "matmul %s in %d out %d n %d: rel err %g > %g", wrk_dtype_name(type),
-                  in, out, n, e, tol);
+    ck_assert_msg(int8 || e <= tol, "matmul %s in %d out %d n %d: rel err %g > %g",
+                  wrk_dtype_name(type), in, out, n, e, tol);
     tu_dfree(dx);
     tu_dfree(dy);
     tu_dfree(db);
@@ -127,6 +141,30 @@ START_TEST(test_matmul)
         check_matmul(&r, type, 2048, 16411, 17, 1, 1, 0);
 }
 END_TEST
+
+/* The decode cases of the quantized types with the int8-dot path off: the fp32 path, 1e-4. */
+START_TEST(test_matmul_fp32x)
+{
+    tu_rng r;
+    tu_seed(&r, 1400 + (uint64_t)_i);
+    const uint32_t type = tu_types[3 + _i]; /* Q8_0, Q4_0, Q4_K, Q6_K */
+    const int in = wrk_dtype_block_elems(type) == 32 ? 64 : 256;
+    wrk_cuda_set_int8_dot(0); /* the fixture restores it */
+    check_matmul(&r, type, in, 37, 1, 1, 0, 0);
+    check_matmul(&r, type, 2048, 515, 1, 0, 1, 0);
+    check_matmul(&r, type, 2048, 131, 1, 1, 1, 1);
+    check_matmul(&r, type, 2048, 4099, 1, 0, 1, 0);
+}
+END_TEST
+
+/* The int8 switch as the environment set it, before every test (test_matmul_fp32x turns it
+ * off). */
+static int int8_default;
+
+static void int8_restore(void)
+{
+    wrk_cuda_set_int8_dot(int8_default);
+}
 
 /* A host table without a scratch (ABI 1.0 size, or the member NULL): prefill of the 16-bit
  * and quantized types falls back to the GEMV tiles, which keep the 1e-4 tolerance. */
@@ -489,8 +527,11 @@ int main(void)
     Suite *s = suite_create("ops_cuda");
     TCase *tc = tcase_create("cuda");
     tcase_set_timeout(tc, 600);
+    int8_default = wrk_cuda_int8_dot_enabled();
+    tcase_add_checked_fixture(tc, int8_restore, int8_restore);
     tcase_add_test(tc, test_table);
     tcase_add_loop_test(tc, test_matmul, 0, TU_N_TYPES);
+    tcase_add_loop_test(tc, test_matmul_fp32x, 0, 4);
     tcase_add_test(tc, test_matmul_without_scratch);
     tcase_add_test(tc, test_matmul_queued);
     tcase_add_test(tc, test_get_rows);

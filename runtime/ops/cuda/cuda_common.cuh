@@ -78,23 +78,31 @@ __device__ __forceinline__ void wrk_pdl_trigger()
  *  compute capability >= 9 and WORKER_CUDA_PDL not "0" (graph.cu). */
 extern "C" int wrk_pdl_enabled(void);
 
-/* Launch kernel<<<grid, block, 0, st>>>(args...) with programmatic dependent launch when
+/* Launch kernel<<<grid, block, smem, st>>>(args...) with programmatic dependent launch when
  * enabled; every kernel launched through here calls wrk_pdl_wait() as described above. */
 template <typename... KArgs, typename... Args>
-static inline void wrk_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, cudaStream_t st,
-                              Args... args)
+static inline void wrk_launch_smem(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                                   cudaStream_t st, Args... args)
 {
     cudaLaunchConfig_t cfg = {};
     cudaLaunchAttribute attr[1];
     cfg.gridDim = grid;
     cfg.blockDim = block;
-    cfg.dynamicSmemBytes = 0;
+    cfg.dynamicSmemBytes = smem;
     cfg.stream = st;
     attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attr[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = attr;
     cfg.numAttrs = wrk_pdl_enabled() ? 1 : 0;
     (void)cudaLaunchKernelEx(&cfg, kernel, ((KArgs)args)...);
+}
+
+/* The same without dynamic shared memory. */
+template <typename... KArgs, typename... Args>
+static inline void wrk_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, cudaStream_t st,
+                              Args... args)
+{
+    wrk_launch_smem(kernel, grid, block, 0, st, args...);
 }
 
 /* 1 when the host table has a scratch member (ABI 1.1) and fills it; a 1.0 table ends

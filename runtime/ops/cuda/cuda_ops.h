@@ -29,6 +29,24 @@ int wrk_cuda_matmul_multi(const wp_host *host, const wp_matmul_part *parts, int 
                           const float *x, int n, unsigned flags);
 int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor *w_gate,
                         const wp_tensor *w_up, const float *x, float *out, float *tmp, int n);
+/* matmul_int8.cu: decode (n = 1) products of Q8_0/Q4_0/Q4_K/Q6_K weights with x quantized
+ * to int8 per 32 elements (d = amax / 127) and __dp4a; matmul.cu picks it per weight. */
+/** 1 unless WORKER_CUDA_INT8_DOT is "0" (read once per process) or wrk_cuda_set_int8_dot(0)
+ *  was called. */
+int wrk_cuda_int8_dot_enabled(void);
+/** Override the switch for the rest of the process (tests and bench_gemv compare both). */
+void wrk_cuda_set_int8_dot(int on);
+/** 1 when the int8 path serves weight w (checked as by wrk_ops_check_matmul) with x at n
+ *  columns: switch on, n == 1, a quantized type, ne[0] <= 32768, the data aligned as the
+ *  kernel reads it (Q4_K 16 bytes, Q6_K 4, Q8_0/Q4_0 2) and x 4-byte aligned. */
+int wrk_cuda_int8_takes(const wp_tensor *w, const float *x, int n);
+/** parts[0..count) (1..WP_MATMUL_MAX_PARTS, one type and ne[0], each taken by
+ *  wrk_cuda_int8_takes) times the single column x, y += when accumulate: one launch. */
+int wrk_cuda_int8_matmul(const wp_host *host, const wp_matmul_part *parts, int count,
+                         const float *x, int accumulate);
+/** out = silu(x Wg^T) * (x Wu^T) for n = 1, both weights of one type and taken. */
+int wrk_cuda_int8_glu(const wp_host *host, const wp_tensor *w_gate, const wp_tensor *w_up,
+                      const float *x, float *out);
 /* dequant.cu */
 /** Rows [r0, r0 + rows) of a quantized weight (Q8_0, Q4_0, Q4_K, Q6_K; w checked as by
  *  wrk_ops_check_matmul) as f16 bits into dst ([rows][ne0], 16-byte aligned device memory),

@@ -7,10 +7,12 @@
  * loads in flight per lane before the first use, dequantizes in registers (integers to
  * float without I2F, see quant_traits.cuh), and
  * multiplies each weight by up to 8 columns of x at once (x is small and stays in L1/L2),
- * accumulating in fp32 and reducing with warp shuffles. x stays fp32 (16-bit or int8 x
- * would miss the 1e-4 tolerance against the host set). Larger n (prefill) goes to cuBLAS
- * (matmul_gemm.cu) where wrk_cuda_gemm_takes() says so; otherwise the GEMV kernel runs over
- * tiles of 8 columns (one launch for the full tiles, one for the rest).
+ * accumulating in fp32 and reducing with warp shuffles. x stays fp32 here; decode (n = 1)
+ * of the quantized types instead takes matmul_int8.cu (x as int8, dp4a) unless
+ * WORKER_CUDA_INT8_DOT=0, at a bound the tests derive from the rounding of x. Larger n
+ * (prefill) goes to cuBLAS (matmul_gemm.cu) where wrk_cuda_gemm_takes() says so; otherwise
+ * the GEMV kernel runs over tiles of 8 columns (one launch for the full tiles, one for the
+ * rest).
  *
  * One launch serves several weights over the same x (matmul_multi: q, k and v), may add
  * into y (the residual), or computes silu(gate) * up from two weights in one warp
@@ -414,6 +416,19 @@ static int matmul_parts(const wp_host *host, const wp_matmul_part *parts, int co
             i++;
             continue;
         }
+        if (wrk_cuda_int8_takes(w, x, n)) {
+            /* decode of a quantized weight: int8 x and dp4a (matmul_int8.cu), with the
+             * following parts of the same type in one launch */
+            int j = i + 1;
+            while (j < count && parts[j].w->type == w->type &&
+                   wrk_cuda_int8_takes(parts[j].w, x, n))
+                j++;
+            rc = wrk_cuda_int8_matmul(host, parts + i, j - i, x, accumulate);
+            if (rc)
+                return matmul_error_prefix(rc, w, n);
+            i = j;
+            continue;
+        }
         GemvArgs a = {};
         a.accumulate = accumulate;
         a.row_bytes = (size_t)wrk_ops_row_bytes(w);
@@ -473,6 +488,9 @@ extern "C" int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor
     int rc = wrk_ops_check_matmul_glu(act, w_gate, w_up, x, out, tmp, n);
     if (rc || n == 0)
         return rc;
+    if (n == 1 && w_gate->type == w_up->type && wrk_cuda_int8_takes(w_gate, x, n) &&
+        wrk_cuda_int8_takes(w_up, x, n))
+        return matmul_error_prefix(wrk_cuda_int8_glu(host, w_gate, w_up, x, out), w_gate, n);
     const cudaStream_t st = wrk_stream(host);
     const uint64_t in = w_gate->ne[0];
     bool fused = n == 1 && w_gate->type == w_up->type && !wrk_cuda_gemm_takes(host, w_gate, n);
