@@ -31,11 +31,13 @@ int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor *w_gate,
                         const wp_tensor *w_up, const float *x, float *out, float *tmp, int n);
 /* matmul_int8.cu: decode (n = 1) products of Q8_0/Q4_0/Q4_K/Q6_K weights with x quantized
  * to int8 per 32 elements (d = amax / 127) and __dp4a; matmul.cu picks it per weight. */
-/** 1 unless WORKER_CUDA_INT8_DOT is "0" (read once per process) or wrk_cuda_set_int8_dot(0)
- *  was called. */
+/** The switch: WRK_INT8_OFF (WORKER_CUDA_INT8_DOT=0), WRK_INT8_ALL (=1: every weight the
+ *  path can serve) or WRK_INT8_AUTO (unset: the types and shapes where it was measured
+ *  faster); read once per process unless wrk_cuda_set_int8_dot was called. */
+enum { WRK_INT8_OFF = 0, WRK_INT8_ALL = 1, WRK_INT8_AUTO = 2 };
 int wrk_cuda_int8_dot_enabled(void);
 /** Override the switch for the rest of the process (tests and bench_gemv compare both). */
-void wrk_cuda_set_int8_dot(int on);
+void wrk_cuda_set_int8_dot(int mode);
 /** 1 when the int8 path serves weight w (checked as by wrk_ops_check_matmul) with x at n
  *  columns: switch on, n == 1, a quantized type, ne[0] <= 32768, the data aligned as the
  *  kernel reads it (Q4_K 16 bytes, Q6_K 4, Q8_0/Q4_0 2) and x 4-byte aligned. */

@@ -450,28 +450,50 @@ __global__ void __launch_bounds__(I8_THREADS) matmul_int8_kernel(const I8Args a,
 // ----------------------------------------------------------------------------------------
 // Launchers
 
-/* The switch: WORKER_CUDA_INT8_DOT=0 selects the fp32 path; decided at the first call
- * (racing first calls compute the same value) unless set by wrk_cuda_set_int8_dot. */
+/* The switch (WRK_INT8_*): WORKER_CUDA_INT8_DOT=0 selects the fp32 path everywhere, =1 the
+ * int8 path wherever it can run, unset the measured choice (i8_auto_prefers); decided at
+ * the first call (racing first calls compute the same value) unless set by
+ * wrk_cuda_set_int8_dot. */
 static volatile int int8_state = -1;
 
 extern "C" int wrk_cuda_int8_dot_enabled(void)
 {
     if (int8_state < 0) {
         const char *env = getenv("WORKER_CUDA_INT8_DOT");
-        int8_state = !(env && strcmp(env, "0") == 0);
+        int8_state = env && strcmp(env, "0") == 0   ? WRK_INT8_OFF
+                     : env && strcmp(env, "1") == 0 ? WRK_INT8_ALL
+                                                    : WRK_INT8_AUTO;
     }
     return int8_state;
 }
 
-extern "C" void wrk_cuda_set_int8_dot(int on)
+extern "C" void wrk_cuda_set_int8_dot(int mode)
 {
-    int8_state = on != 0;
+    int8_state = mode == WRK_INT8_ALL || mode == WRK_INT8_AUTO ? mode : WRK_INT8_OFF;
+}
+
+/* Where the int8 path is the faster one, measured on the H100 against the fp32 path
+ * (bench_gemv graph times, docs/performance.md step 13): Q4_K everywhere (128256x2048 107
+ * -> 53 us, 8192x2048 9.3 -> 5.9, 4096x14336 27.9 -> 25.1) except few long rows, where the
+ * fp32 path's split-K wins (2048x8192 9.7 vs 11.3); Q6_K from 8192 rows (128256x2048 124 ->
+ * 88, 8192x2048 9.8 -> 8.3; 2048-row shapes 10-25% slower); Q8_0 nowhere (2048x8192 12.4 ->
+ * 22.5, 4096x14336 49 -> 67; the output 161 -> 155 only), Q4_0 (not measured) as Q8_0. */
+static bool i8_auto_prefers(const wp_tensor *w)
+{
+    const uint64_t in = w->ne[0], rows = w->ne[1];
+    switch (w->type) {
+    case WP_DTYPE_Q4_K: return !(rows <= 2048 && in >= 8192);
+    case WP_DTYPE_Q6_K: return rows >= 8192;
+    default: return false;
+    }
 }
 
 extern "C" int wrk_cuda_int8_takes(const wp_tensor *w, const float *x, int n)
 {
-    if (n != 1 || !w || !x || !wrk_cuda_int8_dot_enabled() || w->ne[0] > I8_MAX_IN ||
-        w->ne[1] > (uint64_t)INT_MAX || ((uintptr_t)x & 3u))
+    const int mode = wrk_cuda_int8_dot_enabled();
+    if (n != 1 || !w || !x || mode == WRK_INT8_OFF || w->ne[0] > I8_MAX_IN ||
+        w->ne[1] > (uint64_t)INT_MAX || ((uintptr_t)x & 3u) ||
+        (mode == WRK_INT8_AUTO && !i8_auto_prefers(w)))
         return 0;
     const uintptr_t p = (uintptr_t)w->data;
     switch (w->type) {
