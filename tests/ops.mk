@@ -37,7 +37,7 @@ if HAVE_CUDA
 check_PROGRAMS += tests/ops/test_ops_argmax_cuda
 TESTS += tests/ops/test_ops_argmax_cuda
 tests_ops_test_ops_argmax_cuda_SOURCES = tests/ops/test_ops_argmax_cuda.c $(ARGMAX_CASES) \
-	tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h
+	tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h tests/ops/ops_cudasuite.h
 tests_ops_test_ops_argmax_cuda_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_argmax_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
 tests_ops_test_ops_argmax_cuda_LDFLAGS = $(WRK_TESTLINK)
@@ -47,7 +47,8 @@ TESTS += tests/ops/test_ops_fused_cuda
 tests_ops_test_ops_fused_cuda_SOURCES = tests/ops/test_ops_fused_cuda.c \
 	tests/ops/ops_testutil.c tests/ops/ops_testutil.h tests/ops/ops_cudahost.c \
 	tests/ops/ops_cudahost.h tests/ops/ops_devweight.c tests/ops/ops_devweight.h \
-	tests/ops/ops_int8ref.c tests/ops/ops_int8ref.h
+	tests/ops/ops_int8ref.c tests/ops/ops_int8ref.h \
+	tests/ops/ops_multicheck.c tests/ops/ops_multicheck.h tests/ops/ops_cudasuite.h
 tests_ops_test_ops_fused_cuda_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_fused_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
 tests_ops_test_ops_fused_cuda_LDFLAGS = $(WRK_TESTLINK)
@@ -57,7 +58,7 @@ TESTS += tests/ops/test_ops_cuda
 tests_ops_test_ops_cuda_SOURCES = tests/ops/test_ops_cuda.c tests/ops/ops_testutil.c \
 	tests/ops/ops_testutil.h tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h \
 	tests/ops/ops_devweight.c tests/ops/ops_devweight.h tests/ops/ops_int8ref.c \
-	tests/ops/ops_int8ref.h
+	tests/ops/ops_int8ref.h tests/ops/ops_cudasuite.h
 tests_ops_test_ops_cuda_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
 tests_ops_test_ops_cuda_LDFLAGS = $(WRK_TESTLINK)
@@ -67,7 +68,8 @@ TESTS += tests/ops/test_ops_int8_cuda
 tests_ops_test_ops_int8_cuda_SOURCES = tests/ops/test_ops_int8_cuda.c \
 	tests/ops/ops_testutil.c tests/ops/ops_testutil.h tests/ops/ops_cudahost.c \
 	tests/ops/ops_cudahost.h tests/ops/ops_devweight.c tests/ops/ops_devweight.h \
-	tests/ops/ops_int8ref.c tests/ops/ops_int8ref.h
+	tests/ops/ops_int8ref.c tests/ops/ops_int8ref.h \
+	tests/ops/ops_multicheck.c tests/ops/ops_multicheck.h tests/ops/ops_cudasuite.h
 tests_ops_test_ops_int8_cuda_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_int8_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
 tests_ops_test_ops_int8_cuda_LDFLAGS = $(WRK_TESTLINK)

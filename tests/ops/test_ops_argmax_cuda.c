@@ -17,6 +17,7 @@
 #include "core/wrk_error.h"
 #include "ops/ops.h"
 #include "ops_cudahost.h"
+#include "ops_cudasuite.h"
 
 static wp_host host;
 static const wp_ops *cu, *ref;
@@ -118,11 +119,5 @@ int main(void)
     tcase_add_test(tc, test_argmax_graph);
     tcase_add_test(tc, test_argmax_bad_arguments);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* the CUDA context does not survive fork() */
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tu_cuda_host_fini(&host);
-    return failed ? 1 : 0;
+    return tu_cuda_run_suite(s, &host);
 }

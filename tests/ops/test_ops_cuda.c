@@ -35,6 +35,7 @@
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops.h"
 #include "ops_cudahost.h"
+#include "ops_cudasuite.h"
 #include "ops_devweight.h"
 #include "ops_int8ref.h"
 #include "ops_testutil.h"
@@ -539,11 +540,5 @@ int main(void)
     tcase_add_test(tc, test_attention_gemm);
     tcase_add_test(tc, test_rms_norm_add_copies);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* the CUDA context does not survive fork() */
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tu_cuda_host_fini(&host);
-    return failed ? 1 : 0;
+    return tu_cuda_run_suite(s, &host);
 }

@@ -23,7 +23,9 @@
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops.h"
 #include "ops_cudahost.h"
+#include "ops_cudasuite.h"
 #include "ops_devweight.h"
+#include "ops_multicheck.h"
 #include "ops_int8ref.h"
 #include "ops_testutil.h"
 
@@ -55,66 +57,13 @@ static void expect_close(const float *got, const float *want, size_t n, double t
     ck_assert_msg(e <= tol, "%s: rel err %g > %g", what, e, tol);
 }
 
-/* count parts of the given types over one x; accumulate starts from random y. */
+/* count parts of the given types over one random x (tu_check_multi). */
 static void check_multi(tu_rng *r, const uint32_t *types, const int *outs, int count, int in,
                         int n, unsigned flags)
 {
-    tu_pair w[WP_MATMUL_MAX_PARTS];
-    wp_matmul_part hp[WP_MATMUL_MAX_PARTS], dp[WP_MATMUL_MAX_PARTS];
-    float *y[WP_MATMUL_MAX_PARTS], *dy[WP_MATMUL_MAX_PARTS], *b[WP_MATMUL_MAX_PARTS];
-    float *y0[WP_MATMUL_MAX_PARTS];
-    float *db[WP_MATMUL_MAX_PARTS];
-    float *x = rand_buf(r, (size_t)in * n, -1, 1), *dx = dev_copy(x, (size_t)in * n);
-    double tol = 1e-5;
-    for (int i = 0; i < count; i++) {
-        const size_t ny = (size_t)outs[i] * n;
-        tu_pair_make(r, types[i], in, outs[i], 0, &w[i]);
-        y[i] = rand_buf(r, ny, -1, 1);
-        y0[i] = malloc(ny * sizeof(float));
-        memcpy(y0[i], y[i], ny * sizeof(float));
-        b[i] = (i & 1) ? NULL : rand_buf(r, (size_t)outs[i], -0.5f, 0.5f);
-        db[i] = b[i] ? dev_copy(b[i], (size_t)outs[i]) : NULL;
-        if (flags & WP_MATMUL_ACCUMULATE)
-            dy[i] = dev_copy(y[i], ny);
-        else {
-            dy[i] = tu_dalloc(ny * sizeof(float));
-            tu_poison(dy[i], ny * sizeof(float));
-        }
-        hp[i] = (wp_matmul_part){&w[i].h, y[i], b[i]};
-        dp[i] = (wp_matmul_part){&w[i].d, dy[i], db[i]};
-        if (types[i] != WP_DTYPE_F32)
-            tol = 1e-4;
-    }
-    int rc = cu->matmul_multi(&host, dp, count, dx, n, flags);
-    ck_assert_msg(rc == 0, "cuda matmul_multi: %s", wrk_error_detail());
-    ck_assert_int_eq(ref->matmul_multi(NULL, hp, count, x, n, flags), 0);
-    for (int i = 0; i < count; i++) {
-        const size_t ny = (size_t)outs[i] * n;
-        float *got = malloc(ny * sizeof(float));
-        tu_download(got, dy[i], ny * sizeof(float));
-        char what[160];
-        snprintf(what, sizeof what, "matmul_multi part %d/%d %s in %d out %d n %d flags %u", i,
-                 count, wrk_dtype_name(types[i]), in, outs[i], n, flags);
-        if (wrk_cuda_int8_takes(&w[i].d, dx, n)) {
-            ck_assert_msg(tu_all_finite(got, ny), "%s: output not fully written", what);
-            ck_assert_msg(tu_i8_check_matmul(what, &w[i].h, x, got, y[i],
-                                             (flags & WP_MATMUL_ACCUMULATE) ? y0[i] : NULL, b[i],
-                                             1) == 0,
-                          "%s: int8 result out of bounds", what);
-        } else {
-            expect_close(got, y[i], ny, tol, what);
-        }
-        free(got);
-        free(y[i]);
-        free(y0[i]);
-        free(b[i]);
-        tu_dfree(dy[i]);
-        if (db[i])
-            tu_dfree(db[i]);
-        tu_pair_free(&w[i]);
-    }
+    float *x = rand_buf(r, (size_t)in * n, -1, 1);
+    tu_check_multi(&host, r, types, outs, count, x, in, n, flags, 0);
     free(x);
-    tu_dfree(dx);
 }
 
 START_TEST(test_matmul_multi)
@@ -417,11 +366,5 @@ int main(void)
     tcase_add_test(tc, test_attention_decode);
     tcase_add_test(tc, test_graph_replay);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* the CUDA context does not survive fork() */
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tu_cuda_host_fini(&host);
-    return failed ? 1 : 0;
+    return tu_cuda_run_suite(s, &host);
 }

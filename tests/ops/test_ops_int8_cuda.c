@@ -24,7 +24,9 @@
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops.h"
 #include "ops_cudahost.h"
+#include "ops_cudasuite.h"
 #include "ops_devweight.h"
+#include "ops_multicheck.h"
 #include "ops_int8ref.h"
 #include "ops_testutil.h"
 
@@ -198,65 +200,13 @@ START_TEST(test_int8_switch)
 }
 END_TEST
 
-/* matmul_multi at n = 1: count parts of the given types; accumulate starts from random y. */
+/* matmul_multi at n = 1 over uniform x (tu_check_multi), every part on the int8 path. */
 static void check_multi1(tu_rng *r, const uint32_t *types, const int *outs, int count, int in,
                          unsigned flags, int raw)
 {
-    tu_pair w[WP_MATMUL_MAX_PARTS];
-    wp_matmul_part hp[WP_MATMUL_MAX_PARTS], dp[WP_MATMUL_MAX_PARTS];
-    float *y[WP_MATMUL_MAX_PARTS], *y0[WP_MATMUL_MAX_PARTS], *dy[WP_MATMUL_MAX_PARTS];
-    float *b[WP_MATMUL_MAX_PARTS], *db[WP_MATMUL_MAX_PARTS];
-    const int acc = (flags & WP_MATMUL_ACCUMULATE) != 0;
-    float *x = make_x(r, in, X_UNIFORM), *dx = tu_dalloc(sizeof(float) * in);
-    tu_upload(dx, x, sizeof(float) * in);
-    for (int i = 0; i < count; i++) {
-        const size_t ny = (size_t)outs[i];
-        tu_pair_make(r, types[i], in, outs[i], raw, &w[i]);
-        y[i] = malloc(ny * sizeof(float));
-        y0[i] = malloc(ny * sizeof(float));
-        tu_fill(r, y0[i], ny, -1.0f, 1.0f);
-        memcpy(y[i], y0[i], ny * sizeof(float));
-        b[i] = (i & 1) ? NULL : malloc(ny * sizeof(float));
-        db[i] = NULL;
-        if (b[i]) {
-            tu_fill(r, b[i], ny, -0.5f, 0.5f);
-            db[i] = tu_dalloc(ny * sizeof(float));
-            tu_upload(db[i], b[i], ny * sizeof(float));
-        }
-        dy[i] = tu_dalloc(ny * sizeof(float));
-        if (acc)
-            tu_upload(dy[i], y0[i], ny * sizeof(float));
-        else
-            tu_poison(dy[i], ny * sizeof(float));
-        hp[i] = (wp_matmul_part){&w[i].h, y[i], b[i]};
-        dp[i] = (wp_matmul_part){&w[i].d, dy[i], db[i]};
-        ck_assert(wrk_cuda_int8_takes(&w[i].d, dx, 1));
-    }
-    int rc = cu->matmul_multi(&host, dp, count, dx, 1, flags);
-    ck_assert_msg(rc == 0, "cuda matmul_multi: %s", wrk_error_detail());
-    ck_assert_int_eq(ref->matmul_multi(NULL, hp, count, x, 1, flags), 0);
-    for (int i = 0; i < count; i++) {
-        const size_t ny = (size_t)outs[i];
-        float *got = malloc(ny * sizeof(float));
-        tu_download(got, dy[i], ny * sizeof(float));
-        char what[160];
-        snprintf(what, sizeof what, "matmul_multi part %d/%d %s in %d out %d flags %u", i,
-                 count, wrk_dtype_name(types[i]), in, outs[i], flags);
-        ck_assert_msg(tu_all_finite(got, ny), "%s: output not fully written", what);
-        ck_assert_msg(tu_i8_check_matmul(what, &w[i].h, x, got, y[i], acc ? y0[i] : NULL, b[i],
-                                         1) == 0,
-                      "%s: int8 result out of bounds", what);
-        free(got);
-        free(y[i]);
-        free(y0[i]);
-        free(b[i]);
-        tu_dfree(dy[i]);
-        if (db[i])
-            tu_dfree(db[i]);
-        tu_pair_free(&w[i]);
-    }
+    float *x = make_x(r, in, X_UNIFORM);
+    ck_assert_int_eq(tu_check_multi(&host, r, types, outs, count, x, in, 1, flags, raw), count);
     free(x);
-    tu_dfree(dx);
 }
 
 START_TEST(test_int8_multi)
@@ -358,11 +308,5 @@ int main(void)
     tcase_add_test(tc, test_int8_multi_mixed);
     tcase_add_loop_test(tc, test_int8_glu, 0, 4);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* the CUDA context does not survive fork() */
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tu_cuda_host_fini(&host);
-    return failed ? 1 : 0;
+    return tu_cuda_run_suite(s, &host);
 }
