@@ -58,7 +58,8 @@ TESTS += tests/ops/test_ops_cuda
 tests_ops_test_ops_cuda_SOURCES = tests/ops/test_ops_cuda.c tests/ops/ops_testutil.c \
 	tests/ops/ops_testutil.h tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h \
 	tests/ops/ops_devweight.c tests/ops/ops_devweight.h tests/ops/ops_int8ref.c \
-	tests/ops/ops_int8ref.h tests/ops/ops_cudasuite.h
+	tests/ops/ops_int8ref.h tests/ops/ops_cudasuite.h tests/ops/ops_multicheck.c \
+	tests/ops/ops_multicheck.h
 tests_ops_test_ops_cuda_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS) -lm
 tests_ops_test_ops_cuda_LDFLAGS = $(WRK_TESTLINK)

@@ -37,6 +37,7 @@
 #include "ops_cudahost.h"
 #include "ops_cudasuite.h"
 #include "ops_devweight.h"
+#include "ops_multicheck.h"
 #include "ops_int8ref.h"
 #include "ops_testutil.h"
 
@@ -44,15 +45,6 @@ static wp_host host;
 static const wp_ops *cu, *ref;
 
 /* Relative error allowed for a matmul of this weight type at n columns (see the top). */
-static double matmul_tol(uint32_t type, int n)
-{
-    if (type == WP_DTYPE_F32)
-        return 1e-5;
-    if (wrk_dtype_block_elems(type) > 1 && n > WRK_GEMV_MAXCOLS)
-        return 1e-3;
-    return 1e-4;
-}
-
 /* x_off shifts x by one float so the kernels take their unaligned-x path. */
 static void check_matmul_on(const wp_host *h, tu_rng *r, uint32_t type, int in, int out, int n,
                             int with_bias, int raw, int x_off, double tol)
@@ -103,7 +95,7 @@ static void check_matmul_on(const wp_host *h, tu_rng *r, uint32_t type, int in, 
 static void check_matmul(tu_rng *r, uint32_t type, int in, int out, int n, int with_bias,
                          int raw, int x_off)
 {
-    check_matmul_on(&host, r, type, in, out, n, with_bias, raw, x_off, matmul_tol(type, n));
+    check_matmul_on(&host, r, type, in, out, n, with_bias, raw, x_off, tu_matmul_tol(type, n));
 }
 
 START_TEST(test_matmul)
@@ -225,7 +217,7 @@ START_TEST(test_matmul_queued)
         tu_download(got, dy[i], sizeof(float) * ny);
         ck_assert_int_eq(ref->matmul(NULL, &w[i].h, x[i], y[i], c[i].n, NULL), 0);
         ck_assert_msg(tu_all_finite(got, ny), "queued matmul %d: not fully written", i);
-        const double e = tu_rel_err(got, y[i], ny), tol = matmul_tol(c[i].type, c[i].n);
+        const double e = tu_rel_err(got, y[i], ny), tol = tu_matmul_tol(c[i].type, c[i].n);
         printf("queued matmul %-5s in %5d out %5d n %2d: rel err %.3g\n",
                wrk_dtype_name(c[i].type), c[i].in, c[i].out, c[i].n, e);
         ck_assert_msg(e <= tol, "queued matmul %d: rel err %g > %g", i, e, tol);

@@ -102,6 +102,12 @@ START_TEST(test_matmul_multi_mixed)
     check_multi(&r, km, outs, 3, 256, 3, WP_MATMUL_ACCUMULATE);
     check_multi(&r, fq, outs, 4, 256, 1, WP_MATMUL_ACCUMULATE);
     check_multi(&r, fq, outs, 4, 256, 5, 0);
+    /* prefill (cuBLAS): the f16 split of x shared by F16, Q8_0, F16, then BF16's own; an
+     * F32 part between two quantized ones; the quantized K types in chunks */
+    check_multi(&r, fq, outs, 4, 256, 17, 0);
+    const uint32_t qfq[3] = {WP_DTYPE_Q4_K, WP_DTYPE_F32, WP_DTYPE_Q6_K};
+    check_multi(&r, qfq, outs, 3, 256, 40, WP_MATMUL_ACCUMULATE);
+    check_multi(&r, km, outs, 3, 512, 33, WP_MATMUL_ACCUMULATE);
 }
 END_TEST
 
@@ -134,7 +140,8 @@ static void check_glu(tu_rng *r, uint32_t tg, uint32_t tu, int in, int out, int 
         free(gr);
         free(ur);
     } else {
-        expect_close(got, o, ny, tg == WP_DTYPE_F32 && tu == WP_DTYPE_F32 ? 1e-5 : 1e-4, what);
+        const double tol_g = tu_matmul_tol(tg, n), tol_u = tu_matmul_tol(tu, n);
+        expect_close(got, o, ny, tol_g > tol_u ? tol_g : tol_u, what);
     }
     tu_pair_free(&g);
     tu_pair_free(&u);
@@ -153,6 +160,8 @@ START_TEST(test_matmul_glu)
     check_glu(&r, t, t, 2048, 1000, 1);
     check_glu(&r, t, t, in, 37, 3);    /* two products and the element-wise pass */
     check_glu(&r, t, WP_DTYPE_Q8_0, 256, 64, 1); /* mixed types: the general path */
+    check_glu(&r, t, t, 256, 37, 17);  /* prefill: gate and up on one split of x */
+    check_glu(&r, t, WP_DTYPE_F16, 256, 64, 20);
 }
 END_TEST
 

@@ -21,9 +21,11 @@ int wrk_cuda_matmul(const wp_host *host, const wp_tensor *w, const float *x, flo
 /** 1 when wrk_cuda_gemm serves this weight at n columns: n > WRK_GEMV_MAXCOLS and, for the
  *  16-bit and quantized types, a host whose scratch (ABI 1.1) holds the 16-bit copies. */
 int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int n);
-/** y = x W^T (+ bias), or y += ... when accumulate. */
-int wrk_cuda_gemm(const wp_host *host, const wp_tensor *w, const float *x, float *y, int n,
-                  const float *bias, int accumulate);
+/** Per part: y = x W^T (+ bias), or y += ... when accumulate; every part taken by
+ *  wrk_cuda_gemm_takes, all over the same x (consecutive parts of one 16-bit split kind
+ *  share the split of x). */
+int wrk_cuda_gemm_multi(const wp_host *host, const wp_matmul_part *parts, int count,
+                        const float *x, int n, int accumulate);
 
 int wrk_cuda_matmul_multi(const wp_host *host, const wp_matmul_part *parts, int count,
                           const float *x, int n, unsigned flags);

@@ -398,7 +398,7 @@ static int matmul_error_prefix(int rc, const wp_tensor *w, int n)
 }
 
 /* Parts already checked: consecutive parts that the GEMV serves with the same trait go into
- * one launch; prefill sizes go to cuBLAS one part at a time. */
+ * one launch; consecutive prefill parts go to cuBLAS together (one split of x). */
 static int matmul_parts(const wp_host *host, const wp_matmul_part *parts, int count,
                         const float *x, int n, bool accumulate)
 {
@@ -410,10 +410,13 @@ static int matmul_parts(const wp_host *host, const wp_matmul_part *parts, int co
         const wp_tensor *w = parts[i].w;
         int rc;
         if (wrk_cuda_gemm_takes(host, w, n)) {
-            rc = wrk_cuda_gemm(host, w, x, parts[i].y, n, parts[i].bias, accumulate);
+            int j = i + 1;
+            while (j < count && wrk_cuda_gemm_takes(host, parts[j].w, n))
+                j++;
+            rc = wrk_cuda_gemm_multi(host, parts + i, j - i, x, n, accumulate);
             if (rc)
                 return matmul_error_prefix(rc, w, n);
-            i++;
+            i = j;
             continue;
         }
         if (wrk_cuda_int8_takes(w, x, n)) {
@@ -516,8 +519,9 @@ extern "C" int wrk_cuda_matmul_glu(const wp_host *host, int act, const wp_tensor
         });
         return matmul_error_prefix(rc, w_gate, n);
     }
-    if ((rc = wrk_cuda_matmul(host, w_gate, x, out, n, NULL)) != 0 ||
-        (rc = wrk_cuda_matmul(host, w_up, x, tmp, n, NULL)) != 0)
+    /* gate into out, up into tmp: one call, so a prefill splits x once for both */
+    const wp_matmul_part gu[2] = {{w_gate, out, NULL}, {w_up, tmp, NULL}};
+    if ((rc = matmul_parts(host, gu, 2, x, n, false)) != 0)
         return rc;
     const size_t count = (size_t)n * w_gate->ne[1];
     const size_t blocks = (count + 255) / 256;

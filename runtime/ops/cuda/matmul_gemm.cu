@@ -4,7 +4,9 @@
  * tensor-core GemmEx on x split into 16-bit hi + lo parts (fp32 accumulation, near-fp32
  * accuracy). Quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) take the F16 path on an f16 copy of
  * W made chunk by chunk (dequant.cu): the only extra error is the copy's f16 rounding, at
- * most 2^-11 relative per weight. matmul.cu routes here when wrk_cuda_gemm_takes() says so.
+ * most 2^-11 relative per weight. matmul.cu routes here when wrk_cuda_gemm_takes() says so,
+ * with all the parts of a matmul_multi (q, k, v) or a GLU (gate, up) at once, so that x is
+ * split once for them.
  *
  * The 16-bit copies live in the host's scratch (wp_host.scratch, ABI 1.1): one buffer the
  * runtime keeps and grows, so a product queues its kernels without allocating or waiting.
@@ -170,34 +172,6 @@ static int scratch_take(const wp_host *host, const wp_tensor *w, size_t x_elems,
     return 0;
 }
 
-/* F16/BF16 prefill on tensor cores: x split into hi/lo 16-bit halves in scratch, then
- * y = W*hi + W*lo by two cublasGemmEx with fp32 accumulation. Limitation: |x| beyond the
- * f16 range (65504) overflows on F16 weights. */
-static int gemmex_launch(const wp_host *host, const wp_tensor *w, const float *x, float *y,
-                         int n, const float *bias, float beta)
-{
-    const bool bf = w->type == WP_DTYPE_BF16;
-    const int in = (int)w->ne[0], out = (int)w->ne[1];
-    const size_t total = (size_t)n * in;
-    const cudaStream_t st = wrk_stream(host);
-    gemm_scratch s;
-    int rc = scratch_take(host, w, total, 0, &s);
-    if (!rc)
-        rc = split_x_launch(st, bf, x, s.hi, s.lo, total);
-    if (!rc) {
-        cublasHandle_t h = (cublasHandle_t)host->cublas;
-        cublasStatus_t cs = wrk_cublas_bind(h, st);
-        if (cs == CUBLAS_STATUS_SUCCESS)
-            cs = gemm_hilo(h, bf ? CUDA_R_16BF : CUDA_R_16F, w->data, out, n, in, s.hi, s.lo, y,
-                           out, beta);
-        if (cs != CUBLAS_STATUS_SUCCESS)
-            rc = cublas_fail(w, n, "cublasGemmEx", cs);
-    }
-    if (!rc && bias)
-        rc = bias_launch(st, y, bias, out, n);
-    return rc;
-}
-
 /* Rows of W per f16 chunk: all of them when they fit GEMM_WCHUNK_BYTES, else the most
  * that fit, rounded down to GEMM_CHUNK_ALIGN (at least one row). */
 static int chunk_rows(int in, int out)
@@ -210,33 +184,84 @@ static int chunk_rows(int in, int out)
     return rows > 0 ? (int)rows : 1;
 }
 
-/* Quantized prefill: x split into f16 hi/lo once, then per chunk of W rows r0..: the chunk
- * dequantized to f16 in scratch and the F16 products into y's rows r0.. (ldc = out). The
- * next chunk's dequantization overwrites the buffer only after the products before it on
- * the stream have read it. */
-static int dequant_gemm_launch(const wp_host *host, const wp_tensor *w, const float *x,
-                               float *y, int n, const float *bias, float beta)
+/* The 16-bit type x is split into for a weight's products: none for F32 (SGEMM), bf16 for
+ * BF16 weights, f16 for F16 and for the quantized types (their f16 chunks). */
+enum split_kind { SPLIT_NONE, SPLIT_F16, SPLIT_BF16 };
+
+static split_kind split_of(uint32_t type)
+{
+    return type == WP_DTYPE_F32 ? SPLIT_NONE : type == WP_DTYPE_BF16 ? SPLIT_BF16 : SPLIT_F16;
+}
+
+static bool is_16bit(uint32_t type)
+{
+    return type == WP_DTYPE_F16 || type == WP_DTYPE_BF16;
+}
+
+/* f16 weights a quantized W needs in scratch at a time (one chunk); 0 for 16-bit W. */
+static size_t chunk_elems(const wp_tensor *w)
 {
     const int in = (int)w->ne[0], out = (int)w->ne[1];
-    const size_t total = (size_t)n * in;
-    const int chunk = chunk_rows(in, out);
-    const cudaStream_t st = wrk_stream(host);
-    cublasHandle_t h = (cublasHandle_t)host->cublas;
-    gemm_scratch s;
-    int rc = scratch_take(host, w, total, (size_t)chunk * in, &s);
-    if (!rc)
-        rc = split_x_launch(st, false, x, s.hi, s.lo, total);
-    cublasStatus_t cs = rc ? CUBLAS_STATUS_SUCCESS : wrk_cublas_bind(h, st);
-    for (int64_t r0 = 0; !rc && cs == CUBLAS_STATUS_SUCCESS && r0 < out; r0 += chunk) {
-        const int rows = out - r0 < chunk ? (int)(out - r0) : chunk;
-        rc = wrk_cuda_dequant_f16(host, w, (int)r0, rows, s.w);
-        if (!rc)
-            cs = gemm_hilo(h, CUDA_R_16F, s.w, rows, n, in, s.hi, s.lo, y + r0, out, beta);
+    return is_16bit(w->type) ? 0 : (size_t)chunk_rows(in, out) * in;
+}
+
+/* One part on the split x in s: a 16-bit W multiplied directly; a quantized W per chunk of
+ * rows r0..: the chunk dequantized to f16 in scratch and the F16 products into y's rows
+ * r0.. (ldc = out). The next chunk's dequantization overwrites the buffer only after the
+ * products before it on the stream have read it. */
+static int split_part_run(const wp_host *host, cublasHandle_t h, const wp_matmul_part *p,
+                          const gemm_scratch *s, int n, float beta)
+{
+    const wp_tensor *w = p->w;
+    const int in = (int)w->ne[0], out = (int)w->ne[1];
+    cublasStatus_t cs = CUBLAS_STATUS_SUCCESS;
+    int rc = 0;
+    if (is_16bit(w->type)) {
+        cs = gemm_hilo(h, w->type == WP_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_16F, w->data, out, n,
+                       in, s->hi, s->lo, p->y, out, beta);
+    } else {
+        const int chunk = chunk_rows(in, out);
+        for (int64_t r0 = 0; !rc && cs == CUBLAS_STATUS_SUCCESS && r0 < out; r0 += chunk) {
+            const int rows = out - r0 < chunk ? (int)(out - r0) : chunk;
+            rc = wrk_cuda_dequant_f16(host, w, (int)r0, rows, s->w);
+            if (!rc)
+                cs = gemm_hilo(h, CUDA_R_16F, s->w, rows, n, in, s->hi, s->lo, p->y + r0, out,
+                               beta);
+        }
     }
     if (!rc && cs != CUBLAS_STATUS_SUCCESS)
         rc = cublas_fail(w, n, "cublasGemmEx", cs);
-    if (!rc && bias)
-        rc = bias_launch(st, y, bias, out, n);
+    if (!rc && p->bias)
+        rc = bias_launch(wrk_stream(host), p->y, p->bias, out, n);
+    return rc;
+}
+
+/* Parts of one split kind (F16/BF16/quantized) over the same x on tensor cores: x split
+ * into hi/lo 16-bit halves in scratch ONCE for all of them (q, k and v; gate and up), then
+ * y = W*hi + W*lo by two cublasGemmEx with fp32 accumulation per part (per chunk of a
+ * quantized W). Limitation: |x| beyond the f16 range (65504) overflows on f16 splits. */
+static int split_run(const wp_host *host, const wp_matmul_part *parts, int count,
+                     const float *x, int n, float beta)
+{
+    const int in = (int)parts[0].w->ne[0];
+    const size_t total = (size_t)n * in;
+    size_t w_elems = 0;
+    for (int i = 0; i < count; i++)
+        if (chunk_elems(parts[i].w) > w_elems)
+            w_elems = chunk_elems(parts[i].w);
+    const cudaStream_t st = wrk_stream(host);
+    gemm_scratch s;
+    int rc = scratch_take(host, parts[0].w, total, w_elems, &s);
+    if (!rc)
+        rc = split_x_launch(st, split_of(parts[0].w->type) == SPLIT_BF16, x, s.hi, s.lo, total);
+    cublasHandle_t h = (cublasHandle_t)host->cublas;
+    if (!rc) {
+        const cublasStatus_t cs = wrk_cublas_bind(h, st);
+        if (cs != CUBLAS_STATUS_SUCCESS)
+            rc = cublas_fail(parts[0].w, n, "cublasSetStream", cs);
+    }
+    for (int i = 0; !rc && i < count; i++)
+        rc = split_part_run(host, h, parts + i, &s, n, beta);
     return rc;
 }
 
@@ -257,21 +282,32 @@ extern "C" int wrk_cuda_gemm_takes(const wp_host *host, const wp_tensor *w, int 
     }
 }
 
-/* accumulate: beta = 1 on the first product, so y += x W^T (+ bias). */
-extern "C" int wrk_cuda_gemm(const wp_host *host, const wp_tensor *w, const float *x, float *y,
-                             int n, const float *bias, int accumulate)
+/* accumulate: beta = 1 on the first product, so y += x W^T (+ bias). Consecutive parts of
+ * one split kind share the split of x. */
+extern "C" int wrk_cuda_gemm_multi(const wp_host *host, const wp_matmul_part *parts, int count,
+                                   const float *x, int n, int accumulate)
 {
     const float beta = accumulate ? 1.0f : 0.0f;
-    switch (w->type) {
-    case WP_DTYPE_F32: return sgemm_launch(host, w, x, y, n, bias, beta);
-    case WP_DTYPE_F16:
-    case WP_DTYPE_BF16: return gemmex_launch(host, w, x, y, n, bias, beta);
-    case WP_DTYPE_Q8_0:
-    case WP_DTYPE_Q4_0:
-    case WP_DTYPE_Q4_K:
-    case WP_DTYPE_Q6_K: return dequant_gemm_launch(host, w, x, y, n, bias, beta);
-    default:
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "matmul %s: no cuBLAS path for type %u",
-                         w->name ? w->name : "(unnamed)", w->type);
+    for (int i = 0; i < count;) {
+        const wp_tensor *w = parts[i].w;
+        if (!wrk_cuda_gemm_takes(host, w, n))
+            return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                             "matmul %s: no cuBLAS path for type %u at n=%d",
+                             w->name ? w->name : "(unnamed)", w->type, n);
+        int rc;
+        if (split_of(w->type) == SPLIT_NONE) {
+            rc = sgemm_launch(host, w, x, parts[i].y, n, parts[i].bias, beta);
+            i++;
+        } else {
+            int j = i + 1;
+            while (j < count && split_of(parts[j].w->type) == split_of(w->type) &&
+                   wrk_cuda_gemm_takes(host, parts[j].w, n))
+                j++;
+            rc = split_run(host, parts + i, j - i, x, n, beta);
+            i = j;
+        }
+        if (rc)
+            return rc;
     }
+    return 0;
 }
