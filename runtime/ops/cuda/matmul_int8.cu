@@ -33,9 +33,12 @@
  * last 2 bytes by a 16-bit load, and realigned with one byte_perm per word (fetch8). Every
  * read stays inside the run or the 2 bytes before it.
  *
- * Selected by matmul.cu for n == 1 when wrk_cuda_int8_takes() says so; WORKER_CUDA_INT8_DOT=0
- * (read once per process) keeps the fp32 path. Test: tests/ops/test_ops_int8_cuda (and the
- * decode cases of test_ops_cuda / test_ops_fused_cuda); time: tests/ops/bench_gemv.
+ * Selected by matmul.cu for n == 1 when wrk_cuda_int8_takes() says so: by default only for
+ * the types and shapes where it measured faster than the fp32 path on the H100
+ * (i8_auto_prefers: Q4_K, and Q6_K from 8192 rows; not Q8_0, whose loads bound it here);
+ * WORKER_CUDA_INT8_DOT=0 keeps the fp32 path everywhere, =1 takes this one wherever it can
+ * run (read once per process). Test: tests/ops/test_ops_int8_cuda (every type, forced on;
+ * and the decode cases of test_ops_cuda / test_ops_fused_cuda); time: tests/ops/bench_gemv.
  */
 #include "config.h"
 
