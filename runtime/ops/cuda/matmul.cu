@@ -7,12 +7,13 @@
  * loads in flight per lane before the first use, dequantizes in registers (integers to
  * float without I2F, see quant_traits.cuh), and
  * multiplies each weight by up to 8 columns of x at once (x is small and stays in L1/L2),
- * accumulating in fp32 and reducing with warp shuffles. x stays fp32 here; decode (n = 1)
- * of the quantized types instead takes matmul_int8.cu (x as int8, dp4a) unless
- * WORKER_CUDA_INT8_DOT=0, at a bound the tests derive from the rounding of x. Larger n
- * (prefill) goes to cuBLAS (matmul_gemm.cu) where wrk_cuda_gemm_takes() says so; otherwise
- * the GEMV kernel runs over tiles of 8 columns (one launch for the full tiles, one for the
- * rest).
+ * accumulating in fp32 and reducing with warp shuffles. x stays fp32 here; the decode
+ * (n = 1) products where int8 x with dp4a measured faster (Q4_K, large Q6_K) take
+ * matmul_int8.cu instead (wrk_cuda_int8_takes), at a bound the tests derive from the
+ * rounding of x. Few long rows of a quantized type: the block's warps share each row group
+ * (split-K, gemv_split_k). Larger n (prefill) goes to cuBLAS (matmul_gemm.cu) where
+ * wrk_cuda_gemm_takes() says so; otherwise the GEMV kernel runs over tiles of 8 columns
+ * (one launch for the full tiles, one for the rest).
  *
  * One launch serves several weights over the same x (matmul_multi: q, k and v), may add
  * into y (the residual), or computes silu(gate) * up from two weights in one warp
