@@ -24,6 +24,15 @@
 #include "gpt_testutil.h"
 #include "gpt_fixture.h"
 
+/* Q8_0 decode on the GPU rounds x to int8 only when WORKER_CUDA_INT8_DOT=1 forces the
+ * int8-dot path everywhere (by default it serves Q4_K and large Q6_K, not Q8_0): then the
+ * looser bounds below apply. */
+static int int8_q8_0(const gpt_shape *s)
+{
+    const char *env = getenv("WORKER_CUDA_INT8_DOT");
+    return s->wtype == WP_DTYPE_Q8_0 && env && strcmp(env, "1") == 0;
+}
+
 #ifndef GPT_DEVICE
 #define GPT_DEVICE "host"
 #endif
@@ -134,11 +143,9 @@ START_TEST(prefill_equals_decode)
     float *a = malloc((size_t)n * V * sizeof *a), *b = malloc((size_t)n * V * sizeof *b);
     float *c = malloc((size_t)n * V * sizeof *c);
     /* the GPU may pick other GEMM algorithms (or TF32) for a batch than for one row; Q8_0
-     * decode takes the int8-dot path (x rounded to int8 per 32 elements): 1.15e-2 of the
+     * decode on the int8-dot path (x rounded to int8 per 32 elements): 1.15e-2 of the
      * largest logit here when the host set rounds x the same way, so ref_tol's 3e-2 */
-    float tol = strcmp(GPT_DEVICE, "host") == 0 ? 1e-5f
-                : s->wtype == WP_DTYPE_Q8_0   ? 3e-2f
-                                              : 1e-2f;
+    float tol = strcmp(GPT_DEVICE, "host") == 0 ? 1e-5f : int8_q8_0(s) ? 3e-2f : 1e-2f;
     load(&L, s, 21u + (unsigned)_i);
     random_tokens(tok, n, V, 200u + (unsigned)_i);
     run(&L, tok, n, n, a);          /* one prefill */
@@ -226,7 +233,7 @@ START_TEST(greedy_matches_reference)
     /* Q8_0's 3e-2 leaves about half of the positions decisive: 30 of 59 on the host set,
      * 28 when it rounds x to int8 as the GPU's decode does (a different, equally valid
      * sequence); every decisive one must still match */
-    ck_assert_int_gt(compared, s->wtype == WP_DTYPE_Q8_0 ? (total - n0) / 3 : (total - n0) / 2);
+    ck_assert_int_gt(compared, int8_q8_0(s) ? (total - n0) / 3 : (total - n0) / 2);
     p->kv_free(L.model->plugin_model, kv);
     free(tok); free(lg); free(ref);
     unload(&L);
