@@ -37,6 +37,17 @@ static inline int wrk_cuda_check(cudaError_t e, const char *what)
                      cudaGetErrorName(e));
 }
 
+/* An attribute of the current device (a worker drives one GPU), or 0 when it cannot be
+ * read (the error is cleared). Callers that decide once per process cache the answer. */
+static inline int wrk_cuda_device_attr(cudaDeviceAttr attr)
+{
+    int dev = 0, v = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&v, attr, dev) != cudaSuccess)
+        v = 0;
+    (void)cudaGetLastError();
+    return v;
+}
+
 /* After every launch: configuration errors appear here synchronously. */
 static inline int wrk_cuda_launch_check(const char *what)
 {

@@ -25,13 +25,8 @@ extern "C" int wrk_pdl_enabled(void)
     static volatile int state = -1;
     if (state < 0) {
         const char *env = getenv("WORKER_CUDA_PDL");
-        int dev = 0, major = 0;
-        int on = !(env && strcmp(env, "0") == 0) && cudaGetDevice(&dev) == cudaSuccess &&
-                 cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) ==
-                     cudaSuccess &&
-                 major >= 9;
-        (void)cudaGetLastError();
-        state = on;
+        state = !(env && strcmp(env, "0") == 0) &&
+                wrk_cuda_device_attr(cudaDevAttrComputeCapabilityMajor) >= 9;
     }
     return state;
 }

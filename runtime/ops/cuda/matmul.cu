@@ -326,16 +326,9 @@ static bool gemv_split_k(int rows, int in)
     static int state = -1; /* -1 undecided, else the warp bound (0: off) */
     if (state < 0) {
         const char *env = getenv("WORKER_GEMV_SPLITK");
-        int dev = 0, sms = 0;
-        if (env && strcmp(env, "0") == 0)
-            state = 0;
-        else if (cudaGetDevice(&dev) == cudaSuccess &&
-                 cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) ==
-                     cudaSuccess)
-            state = 32 * sms;
-        else
-            state = 0;
-        (void)cudaGetLastError();
+        state = env && strcmp(env, "0") == 0
+                    ? 0
+                    : 32 * wrk_cuda_device_attr(cudaDevAttrMultiProcessorCount);
     }
     constexpr int R = GemvShape<T, 1>::R, U = GemvShape<T, 1>::U;
     const long long items = (long long)(in / T::QK) * T::TPB;

@@ -515,13 +515,8 @@ static int i8_sm_count(void)
 {
     static volatile int sms = 0;
     if (sms <= 0) {
-        int dev = 0, n = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-            n < 1)
-            n = 1;
-        (void)cudaGetLastError();
-        sms = n;
+        const int n = wrk_cuda_device_attr(cudaDevAttrMultiProcessorCount);
+        sms = n < 1 ? 1 : n;
     }
     return sms;
 }
