@@ -4,8 +4,11 @@
  */
 #include "argmax_cases.h"
 
+#include <check.h>
 #include <math.h>
+#include <stdlib.h>
 
+#include "ops/ops.h"
 #include "ops_testutil.h"
 
 const int argmax_sizes[ARGMAX_N_SIZES] = { 1, 7, 1000, 4099, 128256, 262144 };
@@ -97,4 +100,29 @@ void argmax_case_fill(int kind, float *x, size_t n, uint64_t seed)
         }
         break;
     }
+}
+
+int32_t argmax_case_host(const float *x, size_t n, uint64_t seed)
+{
+    (void)seed;
+    int32_t at = -1;
+    ck_assert_int_eq(wrk_ops_host()->argmax(NULL, x, (int)n, &at), 0);
+    return at;
+}
+
+void argmax_case_compare(int i, argmax_fn got, const char *got_name, argmax_fn want,
+                         const char *want_name)
+{
+    const int kind = i / ARGMAX_N_SIZES;
+    const size_t n = (size_t)argmax_sizes[i % ARGMAX_N_SIZES];
+    float *x = malloc(n * sizeof(float));
+    ck_assert_ptr_nonnull(x);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        argmax_case_fill(kind, x, n, seed * 1000 + (uint64_t)i);
+        const int32_t g = got(x, n, seed), w = want(x, n, seed);
+        ck_assert_msg(g == w, "%s n=%zu seed %llu: %s %d, %s %d", argmax_case_name(kind), n,
+                      (unsigned long long)seed, got_name, g, want_name, w);
+        ck_assert(g >= 0 && (size_t)g < n);
+    }
+    free(x);
 }

@@ -37,4 +37,17 @@ void argmax_case_fill(int kind, float *x, size_t n, uint64_t seed);
 extern const int argmax_sizes[];
 #define ARGMAX_N_SIZES 6
 
+/** One side of a comparison: the index it picks in x[0..n); seed is the loop's (1..3), for
+ *  a side that varies how it runs (the CUDA test uploads at an odd offset for seed 3). */
+typedef int32_t (*argmax_fn)(const float *x, size_t n, uint64_t seed);
+
+/** The host kernel set's argmax of x (the reference side of both tests; seed unused). */
+int32_t argmax_case_host(const float *x, size_t n, uint64_t seed);
+
+/** The comparison of both tests, for Check loop index i = kind * ARGMAX_N_SIZES + size:
+ *  three seeded arrays of that kind and size; fails the running test unless got's index
+ *  equals want's and lies in x. The names label the sides in the failure message. */
+void argmax_case_compare(int i, argmax_fn got, const char *got_name, argmax_fn want,
+                         const char *want_name);
+
 #endif

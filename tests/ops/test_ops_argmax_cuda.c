@@ -20,11 +20,11 @@
 #include "ops_cudasuite.h"
 
 static wp_host host;
-static const wp_ops *cu, *ref;
+static const wp_ops *cu;
 
 /* x[0..n) uploaded at offset floats into a fresh device buffer, the CUDA argmax downloaded
  * (out poisoned first so a missing write shows). */
-static int32_t cuda_argmax(const float *x, size_t n, size_t offset)
+static int32_t cuda_argmax_at(const float *x, size_t n, size_t offset)
 {
     float *d = tu_dalloc((n + offset) * sizeof(float));
     int32_t *dout = tu_dalloc(sizeof(int32_t)), got = -1;
@@ -38,22 +38,16 @@ static int32_t cuda_argmax(const float *x, size_t n, size_t offset)
     return got;
 }
 
+/* The CUDA side of argmax_case_compare: seed 3 from an odd offset. */
+static int32_t cuda_argmax(const float *x, size_t n, uint64_t seed)
+{
+    return cuda_argmax_at(x, n, seed == 3 ? 1 : 0);
+}
+
 /* Loop index: kind * ARGMAX_N_SIZES + size; three seeds, the third from an odd offset. */
 START_TEST(test_argmax_matches_host)
 {
-    const int kind = _i / ARGMAX_N_SIZES;
-    const size_t n = (size_t)argmax_sizes[_i % ARGMAX_N_SIZES];
-    float *x = malloc(n * sizeof(float));
-    ck_assert_ptr_nonnull(x);
-    for (uint64_t seed = 1; seed <= 3; seed++) {
-        argmax_case_fill(kind, x, n, seed * 1000 + (uint64_t)_i);
-        int32_t want = -1;
-        ck_assert_int_eq(ref->argmax(NULL, x, (int)n, &want), 0);
-        const int32_t got = cuda_argmax(x, n, seed == 3 ? 1 : 0);
-        ck_assert_msg(got == want, "%s n=%zu seed %llu: cuda %d, host %d",
-                      argmax_case_name(kind), n, (unsigned long long)seed, got, want);
-    }
-    free(x);
+    argmax_case_compare(_i, cuda_argmax, "cuda", argmax_case_host, "host");
 }
 END_TEST
 
@@ -78,9 +72,9 @@ START_TEST(test_argmax_graph)
         tu_upload(d, x, n * sizeof(float));
         tu_poison(dout, sizeof(int32_t));
         ck_assert_int_eq(cu->graph_launch(&host, graph), 0);
-        int32_t got = -1, want = -1;
+        int32_t got = -1;
         ck_assert_int_eq(cu->to_host(&host, &got, dout, sizeof got), 0);
-        ck_assert_int_eq(ref->argmax(NULL, x, (int)n, &want), 0);
+        const int32_t want = argmax_case_host(x, n, 0);
         ck_assert_msg(got == want, "replay %zu (%s): cuda %d, host %d", k,
                       argmax_case_name(kinds[k]), got, want);
     }
@@ -111,7 +105,6 @@ int main(void)
     if (rc)
         return rc;
     cu = host.ops;
-    ref = wrk_ops_host();
     Suite *s = suite_create("ops_argmax_cuda");
     TCase *tc = tcase_create("cuda");
     tcase_set_timeout(tc, 300);

@@ -22,8 +22,9 @@
 static const wp_ops *ops;
 
 /* The id the host sampler picks greedily (on a copy: the sampler may modify its input). */
-static int32_t sampler_greedy(const float *x, size_t n)
+static int32_t sampler_greedy(const float *x, size_t n, uint64_t seed)
 {
+    (void)seed;
     wrk_sampler_params p = { .temperature = 0.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f,
                              .repetition_penalty = 1.0f, .seed = 1 };
     wrk_sampler *s = wrk_sampler_new(&p, (uint32_t)n);
@@ -41,20 +42,7 @@ static int32_t sampler_greedy(const float *x, size_t n)
 /* Loop index: kind * ARGMAX_N_SIZES + size, three seeds each. */
 START_TEST(test_argmax_matches_sampler)
 {
-    const int kind = _i / ARGMAX_N_SIZES;
-    const size_t n = (size_t)argmax_sizes[_i % ARGMAX_N_SIZES];
-    float *x = malloc(n * sizeof(float));
-    ck_assert_ptr_nonnull(x);
-    for (uint64_t seed = 1; seed <= 3; seed++) {
-        argmax_case_fill(kind, x, n, seed * 1000 + (uint64_t)_i);
-        int32_t got = -1;
-        ck_assert_int_eq(ops->argmax(NULL, x, (int)n, &got), 0);
-        const int32_t want = sampler_greedy(x, n);
-        ck_assert_msg(got == want, "%s n=%zu seed %llu: argmax %d, sampler %d",
-                      argmax_case_name(kind), n, (unsigned long long)seed, got, want);
-        ck_assert(got >= 0 && (size_t)got < n);
-    }
-    free(x);
+    argmax_case_compare(_i, argmax_case_host, "argmax", sampler_greedy, "sampler");
 }
 END_TEST
 
@@ -80,7 +68,7 @@ START_TEST(test_argmax_rule)
         int32_t got = -1;
         ck_assert_int_eq(ops->argmax(NULL, c[i].x, c[i].n, &got), 0);
         ck_assert_msg(got == c[i].want, "case %zu: argmax %d, want %d", i, got, c[i].want);
-        ck_assert_int_eq(sampler_greedy(c[i].x, (size_t)c[i].n), c[i].want);
+        ck_assert_int_eq(sampler_greedy(c[i].x, (size_t)c[i].n, 0), c[i].want);
     }
 }
 END_TEST
