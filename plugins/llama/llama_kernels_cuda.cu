@@ -8,6 +8,9 @@
  *   (a, b) -> (a cos theta - b sin theta, a sin theta + b cos theta)
  * Build: part of plugins/llama.la when configured with CUDA; test: tests/llama/llama_cuda.
  */
+#include <cstdlib>
+#include <cstring>
+
 #include <cuda_runtime.h>
 
 #include "llama.h"
@@ -54,6 +57,9 @@ __global__ void rope_forward_kernel1(float *x, int n, int n_heads, int head_dim,
 }
 
 // The decode step: one thread per (head of q then of k, pair); the position from memory.
+// Launched with programmatic dependent launch where enabled: it lets the attention kernel
+// after it be scheduled at once and waits for the q/k/v product before reading q and k
+// (both instructions are no-ops for a plain launch).
 __global__ void rope_qk_dev_kernel1(float *q, int n_q, float *k, int n_k, int head_dim,
                                     const int32_t *pos, int rope_dim, int neox,
                                     float freq_base, float freq_scale,
@@ -61,6 +67,10 @@ __global__ void rope_qk_dev_kernel1(float *q, int n_q, float *k, int n_k, int he
 {
     const int half = rope_dim / 2;
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
     if (idx >= (n_q + n_k) * half)
         return;
     const int i = idx % half, head = idx / half;
@@ -79,6 +89,26 @@ static int llama_cuda_check(const wp_host *host, const char *what)
         return host->set_error(host, CUDA_ERROR_KERNEL_LAUNCH_FAILED, "llama %s: %s", what,
                                cudaGetErrorString(err));
     return CUDA_SUCCESS;
+}
+
+/* Programmatic dependent launch for the decode step's RoPE, under the runtime's rule
+ * (sm_90 and later, WORKER_CUDA_PDL not "0"): a plain launch between two PDL kernels
+ * makes the attention after it wait for the whole q/k/v product to drain and for RoPE to
+ * start from nothing (measured on the H100: 1B F16 decode 795 -> 800 tok/s with it). */
+static int llama_cuda_pdl(const wp_host *host)
+{
+    static volatile int state = -1;
+    if (state < 0) {
+        const char *env = getenv("WORKER_CUDA_PDL");
+        int major = 0;
+        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, host->device) !=
+            cudaSuccess) {
+            (void)cudaGetLastError();
+            major = 0;
+        }
+        state = !(env && strcmp(env, "0") == 0) && major >= 9;
+    }
+    return state;
 }
 
 static int llama_rope_cuda(const wp_host *host, float *x, int n, int n_heads, int head_dim,
@@ -102,10 +132,18 @@ static int llama_rope_qk_dev_cuda(const wp_host *host, float *q, int n_q, float 
     if (total <= 0)
         return CUDA_SUCCESS;
     const int block = 128;
-    rope_qk_dev_kernel1<<<(unsigned)((total + block - 1) / block), block, 0,
-                          (cudaStream_t)host->stream>>>(
-        q, n_q, k, n_k, head_dim, pos, r->rope_dim, r->layout == LLAMA_ROPE_NEOX, r->freq_base,
-        r->freq_scale, r->freq_factors);
+    cudaLaunchConfig_t cfg = {};
+    cudaLaunchAttribute attr[1];
+    cfg.gridDim = dim3((unsigned)((total + block - 1) / block));
+    cfg.blockDim = dim3(block);
+    cfg.stream = (cudaStream_t)host->stream;
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = llama_cuda_pdl(host) ? 1 : 0;
+    (void)cudaLaunchKernelEx(&cfg, rope_qk_dev_kernel1, q, n_q, k, n_k, head_dim, pos,
+                             r->rope_dim, (int)(r->layout == LLAMA_ROPE_NEOX), r->freq_base,
+                             r->freq_scale, r->freq_factors);
     return llama_cuda_check(host, "rope_qk_dev_kernel1");
 }
 

@@ -59,6 +59,10 @@ static size_t ad_work_bytes(int n_heads, int hd, int splits)
 // ----------------------------------------------------------------------------------------
 // GPU kernel
 
+/* Key/value rows each warp keeps in flight: 8 up to head_dim 128 (16-64 registers),
+ * 4 above (64 registers at head_dim 256). */
+template <int DPL> struct AdRing { static constexpr int value = DPL <= 4 ? 8 : 4; };
+
 template <int DPL, int GH>
 __global__ void __launch_bounds__(AD_WARPS * 32)
 attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k,
@@ -70,13 +74,16 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
     __shared__ float sm_m[AD_WARPS][GH], sm_l[AD_WARPS][GH];
     __shared__ float sm_acc[AD_WARPS][GH][DPL * 32];
     __shared__ int sm_last;
+    constexpr int RING = AdRing<DPL>::value;
     wrk_pdl_trigger();
-    wrk_pdl_wait();
     const int S = gridDim.y, s = blockIdx.y;
     const int h0 = blockIdx.x * GH;        /* first query head of the block */
     const int g = h0 / group;              /* its KV head */
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const size_t kv_width = (size_t)(n_heads / group) * hd;
+    /* The position was copied in before the step's first kernel, and the cache rows before
+     * it were written by earlier steps: neither comes from the kernel this one may overlap
+     * (programmatic dependent launch), so both are read before wrk_pdl_wait(). */
     const int pos = *pos_p, len = pos + 1;
     /* positions per split: at least AD_SPLIT_MIN, so a short context uses few of the S
      * splits (the rest only take a ticket) and the merge has few partials; split 0 is never
@@ -84,6 +91,30 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
     const int per = max((len + S - 1) / S, AD_SPLIT_MIN);
     const int t0 = s * per, t1 = min(len, t0 + per);
     const float *kn = k + (size_t)g * hd, *vn = v + (size_t)g * hd;
+
+    /* Each warp walks positions t0 + warp, + AD_WARPS, ... through a ring of RING key/value
+     * rows in registers: the rows of RING positions are requested before the first is used
+     * and each used slot is refilled at once, so a warp waits for memory about once, not
+     * once per position. The cache rows of the first round are requested before the wait;
+     * the new token's row (t == pos) comes from k/v after it. */
+    float kr[RING][DPL], vr[RING][DPL];
+    auto load_rows = [&](int u, int t) {
+        const float *kt = t == pos ? kn : k_cache + (size_t)t * kv_width + (size_t)g * hd;
+        const float *vt = t == pos ? vn : v_cache + (size_t)t * kv_width + (size_t)g * hd;
+#pragma unroll
+        for (int e = 0; e < DPL; e++) {
+            const int d = lane + 32 * e;
+            kr[u][e] = d < hd ? kt[d] : 0.0f;
+            vr[u][e] = d < hd ? vt[d] : 0.0f;
+        }
+    };
+#pragma unroll
+    for (int u = 0; u < RING; u++) {
+        const int t = t0 + warp + u * AD_WARPS;
+        if (t < t1 && t < pos)
+            load_rows(u, t);
+    }
+    wrk_pdl_wait();
 
     /* store the new row once per KV head */
     if (s == 0 && h0 % group == 0)
@@ -105,45 +136,34 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
                 acc[j][e] = 0.0f;
             }
         }
-        /* the next position's rows are requested before this one's arithmetic, so a warp
-         * waits for memory once per loop, not once per position */
-        float kr[DPL], vr[DPL];
-        auto load_rows = [&](int t) {
-            const float *kt = t == pos ? kn : k_cache + (size_t)t * kv_width + (size_t)g * hd;
-            const float *vt = t == pos ? vn : v_cache + (size_t)t * kv_width + (size_t)g * hd;
 #pragma unroll
-            for (int e = 0; e < DPL; e++) {
-                const int d = lane + 32 * e;
-                kr[e] = d < hd ? kt[d] : 0.0f;
-                vr[e] = d < hd ? vt[d] : 0.0f;
-            }
-        };
-        if (t0 + warp < t1)
-            load_rows(t0 + warp);
-        for (int t = t0 + warp; t < t1; t += AD_WARPS) {
-            float kc[DPL], vc[DPL];
+        for (int u = 0; u < RING; u++)
+            if (t0 + warp + u * AD_WARPS == pos)
+                load_rows(u, pos);
+        for (int base = t0 + warp; base < t1; base += RING * AD_WARPS) {
 #pragma unroll
-            for (int e = 0; e < DPL; e++) {
-                kc[e] = kr[e];
-                vc[e] = vr[e];
-            }
-            if (t + AD_WARPS < t1)
-                load_rows(t + AD_WARPS);
+            for (int u = 0; u < RING; u++) {
+                const int t = base + u * AD_WARPS;
+                if (t >= t1)
+                    break;
 #pragma unroll
-            for (int j = 0; j < GH; j++) {
-                float sc = 0.0f;
+                for (int j = 0; j < GH; j++) {
+                    float sc = 0.0f;
 #pragma unroll
-                for (int e = 0; e < DPL; e++)
-                    sc = fmaf(qr[j][e], kc[e], sc);
-                sc = warp_sum(sc) * scale;
-                const float m_new = fmaxf(m[j], sc);
-                const float corr = expf(m[j] - m_new); /* 0 on the first position */
-                const float p = expf(sc - m_new);
-                l[j] = l[j] * corr + p;
+                    for (int e = 0; e < DPL; e++)
+                        sc = fmaf(qr[j][e], kr[u][e], sc);
+                    sc = warp_sum(sc) * scale;
+                    const float m_new = fmaxf(m[j], sc);
+                    const float corr = expf(m[j] - m_new); /* 0 on the first position */
+                    const float p = expf(sc - m_new);
+                    l[j] = l[j] * corr + p;
 #pragma unroll
-                for (int e = 0; e < DPL; e++)
-                    acc[j][e] = fmaf(p, vc[e], acc[j][e] * corr);
-                m[j] = m_new;
+                    for (int e = 0; e < DPL; e++)
+                        acc[j][e] = fmaf(p, vr[u][e], acc[j][e] * corr);
+                    m[j] = m_new;
+                }
+                if (t + RING * AD_WARPS < t1)
+                    load_rows(u, t + RING * AD_WARPS);
             }
         }
 #pragma unroll
