@@ -8,10 +8,13 @@
  *   - when no value is above -inf (all NaN or -inf) the answer is 0.
  * Used after a decode step so that 4 bytes, not the vocab_size logits, cross to the host.
  *
- * One block of ARGMAX_THREADS threads does the whole array (128K-256K logits: a few
- * microseconds from one SM). A single block needs no partial results in global memory and
- * no "last block" counter, so the op allocates nothing, never synchronises, and can be
- * queued on a stream that is being captured into a graph.
+ * On sm_90 and later a thread block cluster of ARGMAX_CLUSTER blocks shares the array and
+ * block 0 reduces the blocks' candidates through distributed shared memory; before sm_90
+ * one block does the whole array. Either way there are no partial results in global memory
+ * and no "last block" counter, so the op allocates nothing, never synchronises, and can be
+ * queued on a stream that is being captured into a graph. (One block of 1024 threads took
+ * 11.6 us for 128256 logits on the H100 under ncu: 16 dependent rounds of loads from one SM;
+ * the cluster's threads have all their loads in flight at once.)
  *
  * Build and test: part of libwrk (runtime/ops/ops.mk); tests/ops/test_ops_argmax_cuda
  * checks it against the host set on random, tied, NaN and infinite arrays.
@@ -19,6 +22,8 @@
 #include "config.h"
 
 #include <limits.h>
+
+#include <cooperative_groups.h>
 
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
@@ -34,6 +39,12 @@
 #define ARGMAX_WARPS (ARGMAX_THREADS / 32)
 /* Loads each thread has in flight per round: enough to cover memory latency from one SM. */
 #define ARGMAX_UNROLL 8
+/* Blocks of the sm_90 cluster (portable size), and its loads per thread per round: one
+ * round covers 128K logits. */
+#define ARGMAX_CLUSTER 8
+#define ARGMAX_CLUSTER_UNROLL 16
+/* How far past n the kernels' int indices step (one round of the wider scan). */
+#define ARGMAX_INDEX_SLACK (ARGMAX_CLUSTER_UNROLL * ARGMAX_CLUSTER * ARGMAX_THREADS)
 
 // ----------------------------------------------------------------------------------------
 // CPU reference: host_argmax in runtime/ops/host/host_ops.c (one ascending pass, strict >).
@@ -68,53 +79,142 @@ __device__ __forceinline__ argmax_cand argmax_warp(argmax_cand c)
     return c;
 }
 
-/* Each thread scans indices tid, tid + T, tid + 2T, ... in ascending order, keeping the
- * first value strictly above its best (so its own ties keep the lowest index, and NaN and
- * -inf are never taken); the threads' candidates are then reduced by value, then index. */
+/* The best of x[first], x[first + stride], ... (ascending) for the calling thread, with U
+ * loads in flight per round: the first value strictly above its best is kept (so its own
+ * ties keep the lowest index, and NaN and -inf are never taken). */
+template <int U>
+__device__ __forceinline__ argmax_cand argmax_scan(const float *__restrict__ x, int n, int first,
+                                                   int stride)
+{
+    argmax_cand best = { -INFINITY, INT_MAX };
+    int i = first;
+    for (; i + (U - 1) * stride < n; i += U * stride) {
+        float v[U];
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            v[u] = __ldg(x + i + u * stride);
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            if (v[u] > best.v) {
+                best.v = v[u];
+                best.i = i + u * stride;
+            }
+        }
+    }
+    /* the rest: all loads first as well (a partial round), then the comparisons in order */
+    float v[U];
+#pragma unroll
+    for (int u = 0; u < U; u++)
+        v[u] = i + u * stride < n ? __ldg(x + i + u * stride) : -INFINITY;
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        if (v[u] > best.v) {
+            best.v = v[u];
+            best.i = i + u * stride;
+        }
+    }
+    return best;
+}
+
+/* The block's best of the threads' candidates (by value, then index), valid in thread 0. */
+__device__ __forceinline__ argmax_cand argmax_block(argmax_cand best)
+{
+    __shared__ argmax_cand warp_best[ARGMAX_WARPS];
+    best = argmax_warp(best);
+    if ((threadIdx.x & 31) == 0)
+        warp_best[threadIdx.x >> 5] = best;
+    __syncthreads();
+    if (threadIdx.x < 32)
+        best = argmax_warp(warp_best[threadIdx.x]); /* ARGMAX_WARPS == 32 */
+    return best;
+}
+
+/* The id the host would choose from the winning candidate: nothing above -inf gives 0. */
+__device__ __forceinline__ int32_t argmax_id(argmax_cand c)
+{
+    return c.i == INT_MAX ? 0 : c.i;
+}
+
+/* One block: thread t scans t, t + T, ... */
 __global__ void __launch_bounds__(ARGMAX_THREADS)
 argmax_kernel(const float *__restrict__ x, int n, int32_t *__restrict__ out)
 {
     wrk_pdl_trigger();
     wrk_pdl_wait(); /* x is the output of the kernel before (the logits projection) */
-    __shared__ argmax_cand warp_best[ARGMAX_WARPS];
-    argmax_cand best = { -INFINITY, INT_MAX };
-    int i = threadIdx.x;
-    for (; i + (ARGMAX_UNROLL - 1) * ARGMAX_THREADS < n; i += ARGMAX_UNROLL * ARGMAX_THREADS) {
-        float v[ARGMAX_UNROLL];
-#pragma unroll
-        for (int u = 0; u < ARGMAX_UNROLL; u++)
-            v[u] = __ldg(x + i + u * ARGMAX_THREADS);
-#pragma unroll
-        for (int u = 0; u < ARGMAX_UNROLL; u++) {
-            if (v[u] > best.v) {
-                best.v = v[u];
-                best.i = i + u * ARGMAX_THREADS;
-            }
-        }
-    }
-    for (; i < n; i += ARGMAX_THREADS) {
-        const float v = __ldg(x + i);
-        if (v > best.v) {
-            best.v = v;
-            best.i = i;
-        }
-    }
-    best = argmax_warp(best);
-    if ((threadIdx.x & 31) == 0)
-        warp_best[threadIdx.x >> 5] = best;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        argmax_cand c = warp_best[threadIdx.x]; /* ARGMAX_WARPS == 32 */
+    const argmax_cand best =
+        argmax_block(argmax_scan<ARGMAX_UNROLL>(x, n, (int)threadIdx.x, ARGMAX_THREADS));
+    if (threadIdx.x == 0)
+        out[0] = argmax_id(best);
+}
+
+/* A cluster of ARGMAX_CLUSTER blocks (sm_90): thread t of block r scans r T + t with the
+ * cluster's stride; block 0 reduces the blocks' candidates from their shared memory. */
+__global__ void __launch_bounds__(ARGMAX_THREADS)
+argmax_cluster_kernel(const float *__restrict__ x, int n, int32_t *__restrict__ out)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    namespace cg = cooperative_groups;
+    cg::cluster_group cluster = cg::this_cluster();
+    __shared__ argmax_cand block_best;
+    wrk_pdl_trigger();
+    wrk_pdl_wait(); /* x is the output of the kernel before (the logits projection) */
+    const int rank = (int)cluster.block_rank();
+    const argmax_cand best = argmax_block(argmax_scan<ARGMAX_CLUSTER_UNROLL>(
+        x, n, rank * ARGMAX_THREADS + (int)threadIdx.x, ARGMAX_CLUSTER * ARGMAX_THREADS));
+    if (threadIdx.x == 0)
+        block_best = best;
+    cluster.sync(); /* every block's candidate is in its shared memory */
+    if (rank == 0 && threadIdx.x < 32) {
+        argmax_cand c = { -INFINITY, INT_MAX };
+        if (threadIdx.x < ARGMAX_CLUSTER)
+            c = *cluster.map_shared_rank(&block_best, (unsigned)threadIdx.x);
         c = argmax_warp(c);
         if (threadIdx.x == 0)
-            out[0] = c.i == INT_MAX ? 0 : c.i; /* nothing above -inf: id 0, as the host */
+            out[0] = argmax_id(c);
     }
+    cluster.sync(); /* no block leaves while block 0 may still read its shared memory */
+#endif
 }
 
 // ----------------------------------------------------------------------------------------
 // Launcher
 
 static_assert(ARGMAX_WARPS == 32, "the final reduction is one warp over the warps' bests");
+static_assert(ARGMAX_CLUSTER <= 32, "block 0 reduces the cluster's candidates in one warp");
+
+/* The cluster kernel where the device has clusters (compute capability 9 and later) and
+ * the build has sm_90 code for it (checked once: the kernel's binary version). */
+static bool argmax_cluster_ok(void)
+{
+    static int state = -1;
+    if (state < 0) {
+        cudaFuncAttributes fa;
+        state = wrk_cuda_device_attr(cudaDevAttrComputeCapabilityMajor) >= 9 &&
+                cudaFuncGetAttributes(&fa, argmax_cluster_kernel) == cudaSuccess &&
+                fa.binaryVersion >= 90;
+        (void)cudaGetLastError();
+    }
+    return state;
+}
+
+/* argmax_cluster_kernel as one cluster, with programmatic dependent launch where enabled. */
+static void argmax_launch_cluster(cudaStream_t st, const float *x, int n, int32_t *out)
+{
+    cudaLaunchConfig_t cfg = {};
+    cudaLaunchAttribute attr[2];
+    cfg.gridDim = dim3(ARGMAX_CLUSTER);
+    cfg.blockDim = dim3(ARGMAX_THREADS);
+    cfg.stream = st;
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = ARGMAX_CLUSTER;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[1].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = wrk_pdl_enabled() ? 2 : 1;
+    (void)cudaLaunchKernelEx(&cfg, argmax_cluster_kernel, x, n, out);
+}
 
 extern "C" int wrk_cuda_argmax(const wp_host *host, const float *x, int n, int32_t *out)
 {
@@ -122,10 +222,13 @@ extern "C" int wrk_cuda_argmax(const wp_host *host, const float *x, int n, int32
     if (rc)
         return rc;
     /* the kernel's int indices step past n by up to one round */
-    if (n > INT_MAX - ARGMAX_UNROLL * ARGMAX_THREADS)
+    if (n > INT_MAX - ARGMAX_INDEX_SLACK)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "argmax: n %d above %d", n,
-                         INT_MAX - ARGMAX_UNROLL * ARGMAX_THREADS);
-    wrk_launch(argmax_kernel, dim3(1), ARGMAX_THREADS, wrk_stream(host), x, n, out);
+                         INT_MAX - ARGMAX_INDEX_SLACK);
+    if (argmax_cluster_ok())
+        argmax_launch_cluster(wrk_stream(host), x, n, out);
+    else
+        wrk_launch(argmax_kernel, dim3(1), ARGMAX_THREADS, wrk_stream(host), x, n, out);
     rc = wrk_cuda_launch_check("argmax");
     if (rc)
         wrk_error_prefix("argmax over %d values: ", n);

@@ -214,11 +214,23 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
     if (!sm_last)
         return;
     __threadfence();
-    /* The merge: lane i of every warp reads split i's (m, l) - one round of loads, not a
-     * chain of dependent ones - and the weights e^(m_i - M) / L go through shared memory;
-     * then each thread sums its dims over the splits with independent loads. */
+    /* The merge, in one round of loads: each thread first requests the split partials of
+     * its (head, dim) items, then lane i of warp j reads split i's (m, l) of head j, and the
+     * weights e^(m_i - M) / L go through shared memory. (Head by head, this was five
+     * dependent round trips to L2: ~3 us of a 1B layer's ~10 us, ncu on the H100.) */
+    constexpr int MI = (GH * DPL * 32 + AD_WARPS * 32 - 1) / (AD_WARPS * 32); /* items */
     __shared__ float sm_w[GH][AD_MAX_SPLITS];
     const int used = (len + per - 1) / per; /* splits that had positions, <= S <= 32 */
+    float part[MI][AD_MAX_SPLITS];
+#pragma unroll
+    for (int it = 0; it < MI; it++) {
+        const int item = threadIdx.x + it * AD_WARPS * 32, j = item / hd, d = item % hd;
+#pragma unroll
+        for (int i = 0; i < AD_MAX_SPLITS; i++)
+            part[it][i] = j < GH && i < used
+                              ? __ldcg(acc_work + ((size_t)(h0 + j) * S + i) * hd + d)
+                              : 0.0f;
+    }
     if (warp < GH)
         for (int j = warp; j < GH; j += AD_WARPS) {
             const size_t p0 = (size_t)(h0 + j) * S;
@@ -231,16 +243,17 @@ attention_decode_kernel(const float *__restrict__ q, const float *__restrict__ k
                 sm_w[j][lane] = wi / L;
         }
     __syncthreads();
-    for (int j = 0; j < GH; j++) {
-        const size_t p0 = (size_t)(h0 + j) * S;
-        for (int d = threadIdx.x; d < hd; d += blockDim.x) {
-            float o = 0.0f;
 #pragma unroll
-            for (int i = 0; i < AD_MAX_SPLITS; i++)
-                if (i < used)
-                    o = fmaf(sm_w[j][i], __ldcg(acc_work + (p0 + i) * hd + d), o);
-            out[(size_t)(h0 + j) * hd + d] = o;
-        }
+    for (int it = 0; it < MI; it++) {
+        const int item = threadIdx.x + it * AD_WARPS * 32, j = item / hd, d = item % hd;
+        if (j >= GH)
+            continue;
+        float o = 0.0f;
+#pragma unroll
+        for (int i = 0; i < AD_MAX_SPLITS; i++)
+            if (i < used)
+                o = fmaf(sm_w[j][i], part[it][i], o);
+        out[(size_t)(h0 + j) * hd + d] = o;
     }
 }
 
