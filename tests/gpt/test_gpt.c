@@ -25,8 +25,8 @@
 #include "gpt_fixture.h"
 
 /* Q8_0 decode on the GPU rounds x to int8 only when WORKER_CUDA_INT8_DOT=1 forces the
- * int8-dot path everywhere (by default it serves Q4_K and large Q6_K, not Q8_0): then the
- * looser bounds below apply. */
+ * int8-dot path everywhere (by default it serves Q4_K, large Q6_K and Q8_0 rows of >= 1024
+ * elements, wider than these models'): then the looser bounds below apply. */
 static int int8_q8_0(const gpt_shape *s)
 {
     const char *env = getenv("WORKER_CUDA_INT8_DOT");

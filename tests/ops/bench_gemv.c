@@ -12,8 +12,12 @@
  *   "graph": a CUDA graph of back-to-back calls (as in a decode step, where launches queue
  *            ahead of the GPU), replayed and timed as a whole, divided by the calls: the
  *            kernel's own time plus the small gap between graph nodes.
- * Quantized types at n = 1 are timed twice: "int8" (the int8-dot path, matmul_int8.cu) and
- * "fp32x" (the fp32 GEMV, as with WORKER_CUDA_INT8_DOT=0), switched by wrk_cuda_set_int8_dot.
+ * Quantized types at n = 1 are timed twice: "int8" (the int8-dot path, matmul_int8.cu; Q8_0
+ * rows marked "[staged Q8_0]" went through its shared-memory staged kernel) and "fp32x"
+ * (the fp32 GEMV, as with WORKER_CUDA_INT8_DOT=0), switched by wrk_cuda_set_int8_dot.
+ * Then the 1B layer's fused decode calls the same way: q/k/v as one matmul_multi of
+ * 2048 + 512 + 512 rows, gate/up as one matmul_glu of 2 x 8192 rows (weights of all parts
+ * counted in GB/s).
  * Several copies of each weight are cycled so that the working set exceeds the L2 cache and
  * every call reads from HBM. Weights are random bytes: timing does not depend on the values.
  *
@@ -43,12 +47,47 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median µs per call of a graph of `calls` back-to-back matmuls cycling the copies;
- * < 0 when capture or replay failed (detail in wrk_error or printed). */
-static double graph_us(const wp_host *host, const wp_tensor *w, int copies, const float *x,
-                       float *y, int n, int reps)
+/* What one timed call computes: matmul of one weight, matmul_multi over `count` weights of
+ * outs[i] rows (the q/k/v of a layer), or matmul_glu of two weights of outs[0] rows. */
+enum { OP_MATMUL, OP_MULTI, OP_GLU };
+
+typedef struct bench_case {
+    int op;
+    int count; /* weights per call */
+    int outs[3];
+    int in;
+} bench_case;
+
+/* The buffers of a case: `copies` sets of its weights, cycled call by call. */
+typedef struct bench_set {
+    const bench_case *c;
+    int copies, n;
+    wp_tensor w[MAX_COPIES][3];
+    float *x, *y[3];
+} bench_set;
+
+static int bench_call(const wp_host *host, const bench_set *s, int copy)
 {
-    const int calls = copies < 16 ? 16 : copies;
+    const wp_tensor *w = s->w[copy];
+    switch (s->c->op) {
+    case OP_MULTI: {
+        wp_matmul_part parts[3];
+        for (int i = 0; i < s->c->count; i++)
+            parts[i] = (wp_matmul_part){&w[i], s->y[i], NULL};
+        return host->ops->matmul_multi(host, parts, s->c->count, s->x, s->n, 0);
+    }
+    case OP_GLU:
+        return host->ops->matmul_glu(host, WP_GLU_SILU, &w[0], &w[1], s->x, s->y[0], s->y[1],
+                                     s->n);
+    default: return host->ops->matmul(host, &w[0], s->x, s->y[0], s->n, NULL);
+    }
+}
+
+/* Median µs per call of a graph of `calls` back-to-back calls cycling the copies;
+ * < 0 when capture or replay failed (detail in wrk_error or printed). */
+static double graph_us(const wp_host *host, const bench_set *s, int reps)
+{
+    const int calls = s->copies < 16 ? 16 : s->copies;
     cudaStream_t st = (cudaStream_t)host->stream;
     cudaGraph_t g = NULL;
     cudaGraphExec_t ge = NULL;
@@ -56,7 +95,7 @@ static double graph_us(const wp_host *host, const wp_tensor *w, int copies, cons
     if (cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal) != cudaSuccess)
         return -1.0;
     for (int i = 0; i < calls && !rc; i++)
-        rc = host->ops->matmul(host, &w[i % copies], x, y, n, NULL);
+        rc = bench_call(host, s, i % s->copies);
     cudaError_t e = cudaStreamEndCapture(st, &g);
     if (rc || e != cudaSuccess || cudaGraphInstantiate(&ge, g, 0) != cudaSuccess) {
         if (g)
@@ -90,27 +129,47 @@ static double graph_us(const wp_host *host, const wp_tensor *w, int copies, cons
     return us;
 }
 
+/* "out x in" for a matmul (the format of the earlier runs), else the parts. */
+static void case_label(const bench_case *c, char *buf, size_t size)
+{
+    switch (c->op) {
+    case OP_MULTI:
+        snprintf(buf, size, "qkv %d+%d+%d x %d", c->outs[0], c->outs[1], c->outs[2], c->in);
+        break;
+    case OP_GLU: snprintf(buf, size, "glu 2x%d x %d", c->outs[0], c->in); break;
+    default: snprintf(buf, size, "%6d x %5d", c->outs[0], c->in); break;
+    }
+}
+
 /* path: the label of the matmul path timed ("" when there is one). */
-static void bench(const wp_host *host, uint32_t type, int out, int in, int n, int reps,
+static void bench(const wp_host *host, uint32_t type, const bench_case *c, int n, int reps,
                   const char *path)
 {
-    const uint64_t bytes = wrk_dtype_row_bytes(type, in) * (uint64_t)out;
+    bench_set s = {.c = c, .n = n};
+    uint64_t bytes = 0;
+    for (int i = 0; i < c->count; i++)
+        bytes += wrk_dtype_row_bytes(type, c->in) * (uint64_t)c->outs[i];
     int copies = (int)((MIN_SET_BYTES + bytes - 1) / bytes);
     if (copies > MAX_COPIES)
         copies = MAX_COPIES;
     if (copies < 1)
         copies = 1;
-    wp_tensor w[MAX_COPIES];
-    for (int c = 0; c < copies; c++) {
-        w[c] = (wp_tensor){"bench", type, 2, {(uint64_t)in, (uint64_t)out, 1, 1}, bytes, NULL};
-        w[c].data = tu_dalloc(bytes);
-        tu_upload_random(w[c].data, bytes, 1 + c);
-    }
-    float *x = tu_dalloc(sizeof(float) * in * n), *y = tu_dalloc(sizeof(float) * out * n);
-    float *hx = malloc(sizeof(float) * in * n);
-    for (int i = 0; i < in * n; i++)
+    s.copies = copies;
+    for (int k = 0; k < copies; k++)
+        for (int i = 0; i < c->count; i++) {
+            const uint64_t wb = wrk_dtype_row_bytes(type, c->in) * (uint64_t)c->outs[i];
+            s.w[k][i] = (wp_tensor){"bench", type, 2, {(uint64_t)c->in, (uint64_t)c->outs[i], 1, 1},
+                                    wb, NULL};
+            s.w[k][i].data = tu_dalloc(wb);
+            tu_upload_random(s.w[k][i].data, wb, 1 + k * 3 + i);
+        }
+    s.x = tu_dalloc(sizeof(float) * c->in * n);
+    for (int i = 0; i < c->count; i++)
+        s.y[i] = tu_dalloc(sizeof(float) * c->outs[i] * n);
+    float *hx = malloc(sizeof(float) * c->in * n);
+    for (int i = 0; i < c->in * n; i++)
         hx[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
-    tu_upload(x, hx, sizeof(float) * in * n);
+    tu_upload(s.x, hx, sizeof(float) * c->in * n);
     free(hx);
 
     cudaStream_t st = (cudaStream_t)host->stream;
@@ -120,37 +179,64 @@ static void bench(const wp_host *host, uint32_t type, int out, int in, int n, in
     float *ms = malloc(sizeof(float) * reps);
     int rc = 0;
     for (int i = 0; i < 5 && !rc; i++) /* warm up */
-        rc = host->ops->matmul(host, &w[i % copies], x, y, n, NULL);
+        rc = bench_call(host, &s, i % copies);
     for (int i = 0; i < reps && !rc; i++) {
         cudaEventRecord(ev[0], st);
-        rc = host->ops->matmul(host, &w[i % copies], x, y, n, NULL);
+        rc = bench_call(host, &s, i % copies);
         cudaEventRecord(ev[1], st);
         cudaEventSynchronize(ev[1]);
         cudaEventElapsedTime(&ms[i], ev[0], ev[1]);
     }
     if (!rc)
         rc = host->ops->synchronize(host);
+    char shape[48];
+    case_label(c, shape, sizeof shape);
     if (rc) {
-        printf("%-5s %-5s %6d x %5d n %d: FAILED: %s\n", wrk_dtype_name(type), path, out, in, n,
+        printf("%-5s %-5s %s n %d: FAILED: %s\n", wrk_dtype_name(type), path, shape, n,
                wrk_error_detail());
     } else {
         qsort(ms, reps, sizeof(float), cmp_float);
         const double us = ms[reps / 2] * 1000.0, gbs = bytes / (us * 1e3);
-        const double gus = graph_us(host, w, copies, x, y, n, reps);
+        const double gus = graph_us(host, &s, reps);
         const double ggbs = gus > 0 ? bytes / (gus * 1e3) : 0.0;
-        printf("%-5s %-5s %6d x %5d n %d  call %7.1f us %6.0f GB/s %5.1f %%  graph %7.1f us "
-               "%6.0f GB/s %5.1f %%  (call min %.1f us, weights %.1f MB)\n",
-               wrk_dtype_name(type), path, out, in, n, us, gbs, 100.0 * gbs / PEAK_GBS, gus, ggbs,
-               100.0 * ggbs / PEAK_GBS, ms[0] * 1000.0, bytes / 1e6);
+        /* which int8 kernel read a Q8_0 weight (the others have one) */
+        const int staged = n == 1 && wrk_cuda_int8_takes(&s.w[0][0], s.x, n) &&
+                           wrk_cuda_int8_staged(&s.w[0][0]);
+        printf("%-5s %-5s %s n %d  call %7.1f us %6.0f GB/s %5.1f %%  graph %7.1f us "
+               "%6.0f GB/s %5.1f %%  (call min %.1f us, weights %.1f MB)%s\n",
+               wrk_dtype_name(type), path, shape, n, us, gbs, 100.0 * gbs / PEAK_GBS, gus, ggbs,
+               100.0 * ggbs / PEAK_GBS, ms[0] * 1000.0, bytes / 1e6,
+               staged ? " [staged Q8_0]" : "");
     }
     fflush(stdout);
     free(ms);
     cudaEventDestroy(ev[0]);
     cudaEventDestroy(ev[1]);
-    tu_dfree(x);
-    tu_dfree(y);
-    for (int c = 0; c < copies; c++)
-        tu_dfree(w[c].data);
+    tu_dfree(s.x);
+    for (int i = 0; i < c->count; i++)
+        tu_dfree(s.y[i]);
+    for (int k = 0; k < copies; k++)
+        for (int i = 0; i < c->count; i++)
+            tu_dfree(s.w[k][i].data);
+}
+
+/* Each case at n = 1: once for F16, twice (int8 path forced on, then off) for the quantized
+ * types. */
+static void bench_decode(const wp_host *host, const uint32_t *types, int n_types,
+                         const bench_case *cases, int n_cases, int reps)
+{
+    for (int t = 0; t < n_types; t++)
+        for (int k = 0; k < n_cases; k++) {
+            if (types[t] == WP_DTYPE_F16) {
+                bench(host, types[t], &cases[k], 1, reps, "");
+                continue;
+            }
+            wrk_cuda_set_int8_dot(1);
+            bench(host, types[t], &cases[k], 1, reps, "int8");
+            wrk_cuda_set_int8_dot(0);
+            bench(host, types[t], &cases[k], 1, reps, "fp32x");
+        }
+    wrk_cuda_set_int8_dot(1);
 }
 
 int main(int argc, char **argv)
@@ -164,27 +250,23 @@ int main(int argc, char **argv)
     int rc = tu_cuda_host_init(&host);
     if (rc)
         return rc;
-    static const int shapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}, {128256, 2048},
-                                    {4096, 14336}, {512, 2048}};
+    static const bench_case shapes[] = {
+        {OP_MATMUL, 1, {2048}, 2048},   {OP_MATMUL, 1, {8192}, 2048},
+        {OP_MATMUL, 1, {2048}, 8192},   {OP_MATMUL, 1, {128256}, 2048},
+        {OP_MATMUL, 1, {4096}, 14336},  {OP_MATMUL, 1, {512}, 2048}};
+    /* the 1B layer's fused calls: q/k/v (one launch of 3072 rows), gate/up + SiLU */
+    static const bench_case fused[] = {{OP_MULTI, 3, {2048, 512, 512}, 2048},
+                                       {OP_GLU, 2, {8192, 8192}, 2048}};
     const int n_shapes = (int)(sizeof(shapes) / sizeof(shapes[0]));
     static const uint32_t types[] = {WP_DTYPE_F16, WP_DTYPE_Q8_0, WP_DTYPE_Q4_K, WP_DTYPE_Q6_K};
     printf("decode GEMV (out x in), median of %d calls; %% of %.0f GB/s\n", reps, PEAK_GBS);
-    for (int t = 0; t < 4; t++)
-        for (int s = 0; s < n_shapes; s++) {
-            if (types[t] == WP_DTYPE_F16) {
-                bench(&host, types[t], shapes[s][0], shapes[s][1], 1, reps, "");
-                continue;
-            }
-            wrk_cuda_set_int8_dot(1);
-            bench(&host, types[t], shapes[s][0], shapes[s][1], 1, reps, "int8");
-            wrk_cuda_set_int8_dot(0);
-            bench(&host, types[t], shapes[s][0], shapes[s][1], 1, reps, "fp32x");
-        }
-    wrk_cuda_set_int8_dot(1);
+    bench_decode(&host, types, 4, shapes, n_shapes, reps);
+    printf("\n1B layer calls: matmul_multi q/k/v, matmul_glu gate/up (n = 1)\n");
+    bench_decode(&host, types, 4, fused, 2, reps);
     printf("\nsame with n = 8 columns (weights read once for all 8)\n");
     for (int t = 0; t < 4; t++)
-        for (int s = 0; s < n_shapes; s++)
-            bench(&host, types[t], shapes[s][0], shapes[s][1], 8, reps, "");
+        for (int k = 0; k < n_shapes; k++)
+            bench(&host, types[t], &shapes[k], 8, reps, "");
     tu_cuda_host_fini(&host);
     return 0;
 }

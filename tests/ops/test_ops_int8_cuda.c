@@ -3,13 +3,20 @@
  * quantized per 32 elements, __dp4a) for Q8_0, Q4_0, Q4_K and Q6_K weights: matmul,
  * matmul_multi (3 and 4 parts, bias, accumulate) and matmul_glu at n = 1, on the model
  * shapes (out x in: 2048x2048, 512x2048, 8192x2048, 2048x8192, 4096x14336) and ragged ones
- * (1000x4096, 300x256, 37x96), against the host set with the per-row checks of
+ * (1000x4096, 300x256, 37x96, 131x2304), against the host set with the per-row checks of
  * ops_int8ref.h (the emulated int8 product within fp32 rounding, and the rigorous bound of
  * rounding x). Plus: x of integers with amax 127 in every block (d = 1: x' = x, so the GPU
  * must match the host set within fp32 rounding, no bound), an all-zero block of x
  * (d = 0), Q8_0/Q4_0 data at 2 mod 4, and the cases the path must decline (Q6_K data at
  * 2 mod 4, rows wider than 32768, n > 1, the switch off), which keep the fp32 path's 1e-4.
- * Outputs are poisoned with NaN first. Exits 77 (SKIP) without a CUDA device.
+ * Q8_0 runs both of its kernels (wrk_cuda_int8_staged says which, asserted per case): the
+ * staged one (in % 256 == 0, data 16-byte aligned: rows of one chunk, of 4 and 7 chunks,
+ * a last chunk of 8 blocks at in = 2304, row counts that leave warps without rows, data at
+ * offset 16, 3 parts of different row counts, accumulate, GLU) and the unstaged one (in =
+ * 96 and 2080, data at 2 and 8 mod 16, GLU at in = 96). The default choice of the switch
+ * is checked by test_int8_switch. With WORKER_CUDA_Q8_STAGED=0 the same cases run on the
+ * unstaged kernel. Outputs are poisoned with NaN first. Exits 77 (SKIP) without a CUDA
+ * device.
  */
 #include "config.h"
 
@@ -35,6 +42,13 @@ static const wp_ops *cu, *ref;
 
 static const uint32_t i8_types[4] = {WP_DTYPE_Q8_0, WP_DTYPE_Q4_0, WP_DTYPE_Q4_K,
                                      WP_DTYPE_Q6_K};
+
+/* Whether the staged Q8_0 kernel is on (WORKER_CUDA_Q8_STAGED=0 turns it off). */
+static int q8_staged_on(void)
+{
+    const char *env = getenv("WORKER_CUDA_Q8_STAGED");
+    return !(env && strcmp(env, "0") == 0);
+}
 
 /* x kinds */
 enum { X_UNIFORM, X_INT127, X_ZERO_BLOCK };
@@ -94,11 +108,18 @@ static void check_matmul1(tu_rng *r, uint32_t type, int in, int out, int raw, in
     tu_upload(db, bias, sizeof(float) * out);
     tu_poison(dy, sizeof(float) * out);
     const int takes = wrk_cuda_int8_takes(&w.d, dx + x_off, 1);
+    const int staged = wrk_cuda_int8_staged(&w.d);
     char what[160];
-    snprintf(what, sizeof what, "matmul %-4s in %5d out %5d raw %d bias %d x %d woff %d xoff %d",
-             wrk_dtype_name(type), in, out, raw, with_bias, xkind, w_off, x_off);
+    snprintf(what, sizeof what,
+             "matmul %-4s in %5d out %5d raw %d bias %d x %d woff %d xoff %d%s",
+             wrk_dtype_name(type), in, out, raw, with_bias, xkind, w_off, x_off,
+             takes && staged ? " staged" : "");
     ck_assert_msg(takes == expect_int8, "%s: int8 path taken %d, expected %d", what, takes,
                   expect_int8);
+    /* Q8_0: the staged kernel exactly where its rows start 16-byte aligned */
+    ck_assert_msg(staged == (q8_staged_on() && type == WP_DTYPE_Q8_0 && in % 256 == 0 &&
+                             w_off % 16 == 0),
+                  "%s: staged %d", what, staged);
     int rc = cu->matmul(&host, &w.d, dx + x_off, dy, 1, with_bias ? db : NULL);
     ck_assert_msg(rc == 0, "%s: %s", what, wrk_error_detail());
     ck_assert_int_eq(cu->synchronize(&host), 0);
@@ -163,12 +184,20 @@ START_TEST(test_int8_matmul)
     check_matmul1(&r, t, 2048, 300, 1, 1, X_INT127, 0, 0, 1);
     check_matmul1(&r, t, 4096, 1000, 1, 0, X_INT127, 0, 0, 1);
     check_matmul1(&r, t, 2048, 131, 1, 1, X_ZERO_BLOCK, 0, 0, 1);
+    /* staged Q8_0: a last chunk of 8 blocks (2304 = 2048 + 256); exact x over 4 chunks */
+    check_matmul1(&r, t, 2304, 131, 1, 1, X_UNIFORM, 0, 0, 1);
+    check_matmul1(&r, t, 8192, 37, 1, 0, X_INT127, 0, 0, 1);
     if (t == WP_DTYPE_Q8_0 || t == WP_DTYPE_Q4_0) {
         /* an odd number of blocks per row: row starts alternate 0 and 2 mod 4; the data
          * itself at 2 mod 4 */
         check_matmul1(&r, t, 96, 37, 1, 1, X_UNIFORM, 0, 0, 1);
         check_matmul1(&r, t, 96, 37, 1, 0, X_INT127, 2, 0, 1);
         check_matmul1(&r, t, 2048, 129, 0, 1, X_UNIFORM, 2, 0, 1);
+        /* data 16-byte aligned but not 256 (Q8_0: staged), and 8 mod 16 (unstaged); rows
+         * of 65 blocks (in % 256 != 0: unstaged) */
+        check_matmul1(&r, t, 2048, 300, 1, 1, X_UNIFORM, 16, 0, 1);
+        check_matmul1(&r, t, 2048, 300, 1, 0, X_INT127, 8, 0, 1);
+        check_matmul1(&r, t, 2080, 300, 1, 1, X_UNIFORM, 0, 0, 1);
     }
     if (t == WP_DTYPE_Q6_K) {
         check_matmul1(&r, t, 768, 37, 1, 1, X_INT127, 0, 0, 1);   /* odd blocks per row */
@@ -180,7 +209,25 @@ START_TEST(test_int8_matmul)
 }
 END_TEST
 
-/* The switch: off, n = 1 takes the fp32 path (1e-4); n > 1 never takes the int8 path. */
+/* Whether the switch's default (WRK_INT8_AUTO) takes a Q8_0 weight of `in` x 8 whose data
+ * starts w_off bytes into its allocation. */
+static int q8_auto_takes(tu_rng *r, int in, int w_off)
+{
+    tu_pair w;
+    void *wbase;
+    make_weight_at(r, WP_DTYPE_Q8_0, in, 8, 1, w_off, &w, &wbase);
+    float *dx = tu_dalloc(sizeof(float) * in);
+    wrk_cuda_set_int8_dot(WRK_INT8_AUTO);
+    const int takes = wrk_cuda_int8_takes(&w.d, dx, 1);
+    wrk_cuda_set_int8_dot(WRK_INT8_ALL);
+    tu_dfree(dx);
+    tu_dfree(wbase);
+    free(w.h.data);
+    return takes;
+}
+
+/* The switch: off, n = 1 takes the fp32 path (1e-4); n > 1 never takes the int8 path. The
+ * default takes Q8_0 where the staged kernel reads rows of >= 1024 elements. */
 START_TEST(test_int8_switch)
 {
     tu_rng r;
@@ -197,6 +244,11 @@ START_TEST(test_int8_switch)
         tu_dfree(dx);
         tu_pair_free(&w);
     }
+    ck_assert(q8_auto_takes(&r, 2048, 0) == q8_staged_on());
+    ck_assert(q8_auto_takes(&r, 14336, 16) == q8_staged_on());
+    ck_assert(!q8_auto_takes(&r, 512, 0));   /* narrow rows */
+    ck_assert(!q8_auto_takes(&r, 2048, 2));  /* not 16-byte aligned: unstaged, not chosen */
+    ck_assert(!q8_auto_takes(&r, 2080, 0));  /* in % 256 != 0 */
 }
 END_TEST
 
@@ -220,6 +272,7 @@ START_TEST(test_int8_multi)
     for (unsigned f = 0; f <= WP_MATMUL_ACCUMULATE; f++) {
         check_multi1(&r, same, qkv, 3, 2048, f, 1);  /* the 1B q/k/v */
         check_multi1(&r, same, odd, 3, 256, f, 0);   /* ragged parts, quantized values */
+        check_multi1(&r, same, odd, 3, 2304, f, 1);  /* ragged parts, a partial chunk */
     }
     check_multi1(&r, same, four, 4, 512, WP_MATMUL_ACCUMULATE, 1);
     const int o1[1] = {2048};
@@ -258,8 +311,8 @@ static void check_glu1(tu_rng *r, uint32_t type, int in, int out, int raw)
     ck_assert_int_eq(ref->matmul_glu(NULL, WP_GLU_SILU, &g.h, &u.h, x, o, tmp, 1), 0);
     tu_download(got, dout, sizeof(float) * out);
     char what[128];
-    snprintf(what, sizeof what, "matmul_glu %s in %d out %d raw %d", wrk_dtype_name(type), in,
-             out, raw);
+    snprintf(what, sizeof what, "matmul_glu %s in %d out %d raw %d%s", wrk_dtype_name(type),
+             in, out, raw, wrk_cuda_int8_staged(&g.d) ? " staged" : "");
     ck_assert_msg(tu_all_finite(got, out), "%s: output not fully written", what);
     tu_i8row *gr = malloc(sizeof(tu_i8row) * out), *ur = malloc(sizeof(tu_i8row) * out);
     tu_i8_rows(&g.h, x, gr);
@@ -286,6 +339,10 @@ START_TEST(test_int8_glu)
     check_glu1(&r, t, 2048, 8192, 1);  /* 1B gate/up */
     check_glu1(&r, t, 256, 37, 0);
     check_glu1(&r, t, 4096, 1000, 1);
+    check_glu1(&r, t, 8192, 300, 1);   /* long rows: staged Q8_0 in 4 chunks of both */
+    check_glu1(&r, t, 2304, 100, 1);   /* a partial last chunk */
+    if (t == WP_DTYPE_Q8_0 || t == WP_DTYPE_Q4_0)
+        check_glu1(&r, t, 96, 37, 1);  /* Q8_0: the unstaged kernel */
     if (t == WP_DTYPE_Q4_K)
         check_glu1(&r, t, 4096, 14336, 1); /* 8B gate/up */
 }

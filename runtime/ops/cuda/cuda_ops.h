@@ -44,6 +44,12 @@ void wrk_cuda_set_int8_dot(int mode);
  *  columns: switch on, n == 1, a quantized type, ne[0] <= 32768, the data aligned as the
  *  kernel reads it (Q4_K 16 bytes, Q6_K 4, Q8_0/Q4_0 2) and x 4-byte aligned. */
 int wrk_cuda_int8_takes(const wp_tensor *w, const float *x, int n);
+/** 1 when the int8 path reads weight w, when it takes it in a launch of its own, with the
+ *  staged Q8_0 kernel (16-byte copies through shared memory): Q8_0, ne[0] % 256 == 0, data
+ *  16-byte aligned, the kernel's shared memory within the device's, and not turned off by
+ *  WORKER_CUDA_Q8_STAGED=0. For tests and bench_gemv; a launch of several weights stages
+ *  only when all of them qualify. */
+int wrk_cuda_int8_staged(const wp_tensor *w);
 /** parts[0..count) (1..WP_MATMUL_MAX_PARTS, one type and ne[0], each taken by
  *  wrk_cuda_int8_takes) times the single column x, y += when accumulate: one launch. */
 int wrk_cuda_int8_matmul(const wp_host *host, const wp_matmul_part *parts, int count,

@@ -31,20 +31,33 @@
  * Q6_K blocks are only 2-byte aligned (34, 18, 210 bytes): each run of 8 quant bytes is read
  * as two aligned words from its address rounded down to 4 plus, when it was 2 mod 4, its
  * last 2 bytes by a 16-bit load, and realigned with one byte_perm per word (fetch8). Every
- * read stays inside the run or the 2 bytes before it.
+ * read stays inside the run or the 2 bytes before it. That bounds Q8_0 by load
+ * instructions (35-60% of the bandwidth on the H100), so Q8_0 rows of in % 256 == 0 with
+ * 16-byte aligned data take a second kernel, matmul_q8s_kernel: each warp copies its rows
+ * in 16-byte pieces into shared memory (cp.async, two chunks of up to 2176 bytes in
+ * flight per warp, the first two before the PDL wait) and reads them from there without
+ * bank conflicts (section "Q8_0 rows staged through shared memory"). The same arithmetic
+ * per block as I8Q8_0, so the same accuracy bound.
  *
  * Selected by matmul.cu for n == 1 when wrk_cuda_int8_takes() says so: by default only for
- * the types and shapes where it measured faster than the fp32 path on the H100
- * (i8_auto_prefers: Q4_K, and Q6_K from 8192 rows; not Q8_0, whose loads bound it here);
- * WORKER_CUDA_INT8_DOT=0 keeps the fp32 path everywhere, =1 takes this one wherever it can
- * run (read once per process). Test: tests/ops/test_ops_int8_cuda (every type, forced on;
- * and the decode cases of test_ops_cuda / test_ops_fused_cuda); time: tests/ops/bench_gemv.
+ * the types and shapes where it measured (or, for staged Q8_0, is predicted to be) faster
+ * than the fp32 path on the H100 (i8_auto_prefers: Q4_K; Q6_K from 8192 rows; Q8_0 where
+ * the staged kernel reads it and rows are >= 1024 wide. Predicted graph times of staged
+ * Q8_0, to be replaced by bench_gemv measurements: 2048x2048 ~3.2 us, 8192x2048 ~8.0,
+ * 2048x8192 ~8.5, 128256x2048 ~103, 4096x14336 ~24, 512x2048 ~2.6, against the fp32
+ * path's measured 5.1, 12.5, 12.4, 160, 48.8, 2.9); WORKER_CUDA_INT8_DOT=0 keeps the fp32
+ * path everywhere, =1 takes this one wherever it can run (read once per process);
+ * WORKER_CUDA_Q8_STAGED=0 turns the staged Q8_0 kernel off (an A/B aid). Test:
+ * tests/ops/test_ops_int8_cuda (every type, forced on, staged and unstaged Q8_0; and the
+ * decode cases of test_ops_cuda / test_ops_fused_cuda); time: tests/ops/bench_gemv.
  */
 #include "config.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cuda_pipeline_primitives.h>
 
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/quant_traits.cuh"
@@ -351,6 +364,51 @@ struct I8Row {
     int r;
 };
 
+/* The part of launch row rw, picked with constant indices (a run-time index into the
+ * parameter struct would copy it to local memory). */
+template <int R>
+__device__ __forceinline__ I8Row<R> i8_locate(const I8Args &a, int rw)
+{
+    I8Row<R> f;
+    const uint8_t *W = a.p[0].W;
+    f.y = a.p[0].y;
+    f.bias = a.p[0].bias;
+    int r0 = 0;
+#pragma unroll
+    for (int i = 1; i < WP_MATMUL_MAX_PARTS; i++)
+        if (i < a.count && rw >= a.p[i].row0) {
+            W = a.p[i].W;
+            f.y = a.p[i].y;
+            f.bias = a.p[i].bias;
+            r0 = a.p[i].row0;
+        }
+    f.r = rw - r0;
+    f.w[0] = W + (size_t)f.r * a.row_bytes;
+    if constexpr (R == 2)
+        f.w[1] = a.up_W + (size_t)f.r * a.row_bytes;
+    return f;
+}
+
+/* A finished row: the warp's sums of its lanes' parts acc[R], lane 0 writes (GLU:
+ * silu(gate) * up; else + bias, into or onto y). All lanes call it. */
+template <bool GLU>
+__device__ __forceinline__ void i8_store(const I8Args &a, const I8Row<GLU ? 2 : 1> &f,
+                                         const float *acc, int lane)
+{
+    if constexpr (GLU) {
+        const float g = warp_sum(acc[0]), u = warp_sum(acc[1]);
+        if (lane == 0)
+            f.y[f.r] = g / (1.0f + expf(-g)) * u;
+    } else {
+        const float s = warp_sum(acc[0]);
+        if (lane == 0) {
+            const float v = f.bias ? s + __ldg(f.bias + f.r) : s;
+            float *dst = f.y + f.r;
+            *dst = a.accumulate ? *dst + v : v;
+        }
+    }
+}
+
 template <class T, bool GLU>
 __global__ void __launch_bounds__(I8_THREADS) matmul_int8_kernel(const I8Args a,
                                                                  const float *__restrict__ x)
@@ -365,28 +423,6 @@ __global__ void __launch_bounds__(I8_THREADS) matmul_int8_kernel(const I8Args a,
     const int n_warps = (int)gridDim.x * I8_WARPS;
     int row = (int)blockIdx.x * I8_WARPS + warp;
 
-    /* the part of a row, picked with constant indices (a run-time index into the parameter
-     * struct would copy it to local memory) */
-    auto locate = [&](int rw) {
-        I8Row<R> f;
-        const uint8_t *W = a.p[0].W;
-        f.y = a.p[0].y;
-        f.bias = a.p[0].bias;
-        int r0 = 0;
-#pragma unroll
-        for (int i = 1; i < WP_MATMUL_MAX_PARTS; i++)
-            if (i < a.count && rw >= a.p[i].row0) {
-                W = a.p[i].W;
-                f.y = a.p[i].y;
-                f.bias = a.p[i].bias;
-                r0 = a.p[i].row0;
-            }
-        f.r = rw - r0;
-        f.w[0] = W + (size_t)f.r * a.row_bytes;
-        if constexpr (GLU)
-            f.w[1] = a.up_W + (size_t)f.r * a.row_bytes;
-        return f;
-    };
     typename T::Raw raw[U][R];
     auto load_round = [&](const I8Row<R> &f, int base) {
 #pragma unroll
@@ -402,7 +438,7 @@ __global__ void __launch_bounds__(I8_THREADS) matmul_int8_kernel(const I8Args a,
     wrk_pdl_trigger();
     I8Row<R> cur = {};
     if (row < a.rows) {
-        cur = locate(row);
+        cur = i8_locate<R>(a, row);
         load_round(cur, 0); /* weights: before the wait for the kernel that produces x */
     }
     wrk_pdl_wait();
@@ -431,22 +467,148 @@ __global__ void __launch_bounds__(I8_THREADS) matmul_int8_kernel(const I8Args a,
         const int next = row + n_warps;
         I8Row<R> nref = cur;
         if (next < a.rows) {
-            nref = locate(next);
+            nref = i8_locate<R>(a, next);
             load_round(nref, 0);
         }
-        if constexpr (GLU) {
-            const float g = warp_sum(acc[0]), u = warp_sum(acc[1]);
-            if (lane == 0)
-                cur.y[cur.r] = g / (1.0f + expf(-g)) * u;
-        } else {
-            const float s = warp_sum(acc[0]);
-            if (lane == 0) {
-                const float v = cur.bias ? s + __ldg(cur.bias + cur.r) : s;
-                float *dst = cur.y + cur.r;
-                *dst = a.accumulate ? *dst + v : v;
+        i8_store<GLU>(a, cur, acc, lane);
+        cur = nref;
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Q8_0 rows staged through shared memory (the default for Q8_0 rows of in % 256 == 0)
+//
+// Why: the kernel above reads Q8_0's 2-byte aligned blocks with ~3 load instructions per 8
+// quants and is bound by them (L1 wavefronts), not by HBM (35-60% of the bandwidth). But a
+// Q8_0 row of in % 256 == 0 elements is in / 256 runs of 272 bytes: with 16-byte aligned
+// data every row starts 16-byte aligned, so a warp copies its row to shared memory in
+// 16-byte pieces (cp.async, global to shared without registers: 136 per 2048 elements,
+// ~4 per lane, all in flight at once) and computes from there.
+//
+// Reads from shared memory: lane p takes blocks 2p and 2p + 1 of a chunk (68 bytes from
+// 68 p, 4-byte aligned) as 17 aligned words; word j of the 32 lanes is at word 17 p + j, 32
+// different banks, so no conflicts. The even block is d (bytes 0-1) and quants at bytes
+// 2..33 (one byte_perm per word of 4); the odd block's d is the upper half of word 8 and
+// its quants are words 9..16 as they are. x is i8_stage_x's pair p: 4 conflict-free
+// 16-byte reads at 80 p (bank group 5 p mod 8, distinct within each quarter warp) and the
+// two d floats. Per 64 weights: 17 + 16 + ~2 wavefronts of reads, ~17 of cp.async writes.
+//
+// Pipeline: a warp walks its rows (gw, gw + all warps, ...) in chunks of up to Q8S_CB
+// blocks (one chunk for a 2048-element row, seven for 14336), Q8S_STAGES chunks in flight:
+// the chunk after next is requested into a buffer as soon as the warp has read it. The
+// first Q8S_STAGES chunks are requested before the programmatic-dependent-launch wait.
+
+#define Q8S_CB 64                        /* Q8_0 blocks per chunk: one pair per lane */
+#define Q8S_CHUNK (Q8S_CB * 34)          /* 2176 bytes, a multiple of 16 */
+#define Q8S_STAGES 2                     /* chunks in flight per warp */
+/* shared memory: per warp Q8S_STAGES chunk buffers per weight row (R), then x */
+#define Q8S_WARP_BYTES(R) ((size_t)Q8S_STAGES * (R) * Q8S_CHUNK)
+#define Q8S_SMEM_BYTES(R, in) ((size_t)I8_WARPS * Q8S_WARP_BYTES(R) + I8_SMEM_BYTES(in))
+
+/* Copy n16 16-byte pieces from global src to shared dst (both 16-byte aligned), the lanes
+ * of a warp taking every 32nd; asynchronous (cp.async) from sm_80, plain loads before. */
+__device__ __forceinline__ void q8s_copy(uint8_t *dst, const uint8_t *src, int n16, int lane)
+{
+#pragma unroll
+    for (int k = 0; k < (Q8S_CHUNK / 16 + 31) / 32; k++) {
+        const int i = lane + 32 * k;
+        if (i < n16)
+            __pipeline_memcpy_async(dst + 16 * i, src + 16 * i, 16);
+    }
+}
+
+/* Dot of the Q8_0 block pair at wp (68 bytes, 4-byte aligned in shared memory) with x pair
+ * xp (80 bytes: 64 quants, d_even, d_odd). As I8Q8_0::dot per block: d_w * d_x * exact
+ * integer sum. */
+__device__ __forceinline__ float q8s_pair_dot(const uint8_t *wp, const uint8_t *xp)
+{
+    const uint32_t *w = (const uint32_t *)wp;
+    const uint4 *xq = (const uint4 *)xp;
+    const uint4 x0 = xq[0], x1 = xq[1], x2 = xq[2], x3 = xq[3];
+    const float2 dx = *(const float2 *)(xp + 64);
+    uint32_t v[17];
+#pragma unroll
+    for (int j = 0; j < 17; j++)
+        v[j] = w[j];
+    const uint32_t xe[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+    const uint32_t xo[8] = {x2.x, x2.y, x2.z, x2.w, x3.x, x3.y, x3.z, x3.w};
+    int se = 0, so = 0;
+#pragma unroll
+    for (int j = 0; j < 8; j++) {
+        se = dp4a(__byte_perm(v[j], v[j + 1], 0x5432u), xe[j], se);
+        so = dp4a(v[9 + j], xo[j], so);
+    }
+    return f16_bits_to_f32(v[0] & 0xffffu) * dx.x * (float)se +
+           f16_bits_to_f32(v[8] >> 16) * dx.y * (float)so;
+}
+
+template <bool GLU>
+__global__ void __launch_bounds__(I8_THREADS) matmul_q8s_kernel(const I8Args a,
+                                                                const float *__restrict__ x)
+{
+    extern __shared__ __align__(16) uint8_t smem[];
+    constexpr int R = GLU ? 2 : 1;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    uint8_t *wb = smem + (size_t)warp * Q8S_WARP_BYTES(R);
+    uint8_t *xs = smem + (size_t)I8_WARPS * Q8S_WARP_BYTES(R);
+    const int nblk = a.in / 32, nch = (nblk + Q8S_CB - 1) / Q8S_CB;
+    const int n_warps = (int)gridDim.x * I8_WARPS;
+    const int row0 = (int)blockIdx.x * I8_WARPS + warp;
+
+    /* Request the next chunk (irow, ich) of the warp's walk into buffer `stage`; one
+     * commit group per call, empty past the last row, so that wait_prior counts chunks. */
+    int irow = row0, ich = 0;
+    auto request = [&](int stage) {
+        if (irow < a.rows) {
+            const I8Row<R> f = i8_locate<R>(a, irow);
+            const int nb = min(Q8S_CB, nblk - ich * Q8S_CB); /* a multiple of 8 */
+#pragma unroll
+            for (int q = 0; q < R; q++)
+                q8s_copy(wb + (size_t)(stage * R + q) * Q8S_CHUNK,
+                         f.w[q] + (size_t)ich * Q8S_CHUNK, nb * 34 / 16, lane);
+            if (++ich == nch) {
+                ich = 0;
+                irow += n_warps;
             }
         }
-        cur = nref;
+        __pipeline_commit();
+    };
+
+    wrk_pdl_trigger();
+#pragma unroll
+    for (int s = 0; s < Q8S_STAGES; s++)
+        request(s); /* weights: before the wait for the kernel that produces x */
+    wrk_pdl_wait();
+    i8_stage_x(x, a.in, xs, warp, lane);
+    __syncthreads(); /* the only block-wide barrier */
+
+    float acc[R];
+#pragma unroll
+    for (int q = 0; q < R; q++)
+        acc[q] = 0.0f;
+    int row = row0, ch = 0;
+#pragma unroll 1
+    for (int t = 0; row < a.rows; t++) {
+        const int stage = t % Q8S_STAGES;
+        __pipeline_wait_prior(Q8S_STAGES - 1); /* this lane's copies of chunk t are done */
+        __syncwarp();                          /* and those of the other lanes visible */
+        const int nb = min(Q8S_CB, nblk - ch * Q8S_CB);
+        if (2 * lane < nb) {
+            const uint8_t *xp = xs + 80 * (Q8S_CB / 2 * ch + lane);
+#pragma unroll
+            for (int q = 0; q < R; q++)
+                acc[q] += q8s_pair_dot(wb + (size_t)(stage * R + q) * Q8S_CHUNK + 68 * lane, xp);
+        }
+        __syncwarp(); /* every lane is done with the buffer before it is refilled */
+        request(stage);
+        if (++ch == nch) {
+            i8_store<GLU>(a, i8_locate<R>(a, row), acc, lane);
+#pragma unroll
+            for (int q = 0; q < R; q++)
+                acc[q] = 0.0f;
+            ch = 0;
+            row += n_warps;
+        }
     }
 }
 
@@ -475,18 +637,72 @@ extern "C" void wrk_cuda_set_int8_dot(int mode)
     int8_state = mode == WRK_INT8_ALL || mode == WRK_INT8_AUTO ? mode : WRK_INT8_OFF;
 }
 
+/* The device's shared memory per block with the opt-in, once per process (a worker drives
+ * one GPU): 227 KiB on the H100. */
+static size_t i8_smem_optin(void)
+{
+    static volatile int v = -1;
+    if (v < 0)
+        v = wrk_cuda_device_attr(cudaDevAttrMaxSharedMemoryPerBlockOptin);
+    return (size_t)v;
+}
+
+/* Whether the staged Q8_0 kernel can read rows of `in` elements from data: whole 272-byte
+ * runs (in % 256 == 0) from a 16-byte aligned start, so every row and chunk is 16-byte
+ * aligned for cp.async. */
+static bool q8s_aligned(const void *data, uint64_t in)
+{
+    return in % 256 == 0 && ((uintptr_t)data & 15u) == 0;
+}
+
+/* WORKER_CUDA_Q8_STAGED=0 turns the staged kernel off (read once; an A/B aid for
+ * bench_gemv and worker-bench): Q8_0 then takes the unstaged int8 kernel where the switch
+ * sends it there, and by default the fp32 path, as before the staged kernel. */
+static bool q8s_enabled(void)
+{
+    static volatile int v = -1;
+    if (v < 0) {
+        const char *env = getenv("WORKER_CUDA_Q8_STAGED");
+        v = !(env && strcmp(env, "0") == 0);
+    }
+    return v != 0;
+}
+
+/* The staged kernel reads Q8_0 weight w in a plain (non-GLU) launch: enabled, aligned, and
+ * the buffers of a block fit the device (110.6 KiB at the widest rows). */
+static bool q8s_reads(const wp_tensor *w)
+{
+    return w->type == WP_DTYPE_Q8_0 && q8s_enabled() && q8s_aligned(w->data, w->ne[0]) &&
+           Q8S_SMEM_BYTES(1, w->ne[0]) <= i8_smem_optin();
+}
+
+extern "C" int wrk_cuda_int8_staged(const wp_tensor *w)
+{
+    return w && q8s_reads(w);
+}
+
 /* Where the int8 path is the faster one, measured on the H100 against the fp32 path
  * (bench_gemv graph times, docs/performance.md step 13): Q4_K everywhere (128256x2048 107
  * -> 53 us, 8192x2048 9.3 -> 5.9, 4096x14336 27.9 -> 25.1) except few long rows, where the
  * fp32 path's split-K wins (2048x8192 9.7 vs 11.3); Q6_K from 8192 rows (128256x2048 124 ->
- * 88, 8192x2048 9.8 -> 8.3; 2048-row shapes 10-25% slower); Q8_0 nowhere (2048x8192 12.4 ->
- * 22.5, 4096x14336 49 -> 67; the output 161 -> 155 only), Q4_0 (not measured) as Q8_0. */
+ * 88, 8192x2048 9.8 -> 8.3; 2048-row shapes 10-25% slower). Q8_0 where the staged kernel
+ * reads it (q8s_reads) and rows are >= 1024 wide: PREDICTED, not yet measured (bench_gemv
+ * graph, H100, fp32 path measured before -> staged int8): 2048x2048 5.1 -> ~3.2 us,
+ * 8192x2048 12.5 -> ~8.0, 2048x8192 12.4 -> ~8.5, 128256x2048 160 -> ~103, 4096x14336
+ * 48.8 -> ~24, 512x2048 2.9 -> ~2.6 (bound by the chain wait, x staging, reduction, not by
+ * bytes); the load instructions that bound the unstaged int8 kernel (155 us at
+ * 128256x2048, 67 at 4096x14336) are gone, so HBM should bound the large ones as for Q4_K
+ * (92% at 128256x2048). Narrower rows spend more per byte on the per-row wait, reduction
+ * and store (a 256-element row is 272 bytes for ~100 instructions of a warp), so they keep
+ * the fp32 path; so do unaligned Q8_0 data and in % 256 != 0 (the unstaged int8 kernel
+ * measured no faster than the fp32 path), and Q4_0 (not measured). */
 static bool i8_auto_prefers(const wp_tensor *w)
 {
     const uint64_t in = w->ne[0], rows = w->ne[1];
     switch (w->type) {
     case WP_DTYPE_Q4_K: return !(rows <= 2048 && in >= 8192);
     case WP_DTYPE_Q6_K: return rows >= 8192;
+    case WP_DTYPE_Q8_0: return in >= 1024 && q8s_reads(w);
     default: return false;
     }
 }
@@ -522,7 +738,7 @@ static int i8_sm_count(void)
 }
 
 /* Blocks per SM: WORKER_CUDA_INT8_BLOCKS_PER_SM (1..8, read once; a tuning aid for
- * bench_gemv), else 0 = the rule in i8_launch. */
+ * bench_gemv), else 0 = the rule in i8_blocks. */
 static int i8_env_per_sm(void)
 {
     static volatile int v = -1;
@@ -534,44 +750,98 @@ static int i8_env_per_sm(void)
     return v;
 }
 
+typedef void (*I8Kernel)(const I8Args, const float *);
+
 /* Grid: enough blocks for one row per warp, at most the blocks resident at once
- * (registers), and at most 2 per SM (1 for x of >= 8192 elements): every block reads and
+ * (registers, and shared memory at smem_max bytes per block; *occ caches that count per
+ * kernel), and at most 2 per SM (1 for x of >= 8192 elements): every block reads and
  * quantizes all of x, 4 bytes per element from L2, so more blocks than needed for the
  * bandwidth only add L2 traffic (8192 x 4 bytes x 264 blocks = 8.6 MB, as much as a
  * 2048x8192 Q4_K weight). A guess to be settled by bench_gemv on the device: 16 warps per
  * SM keep ~25-35 KB of weights in flight per SM, about what 3 TB/s needs at ~1 us of
- * latency. */
-template <class T, bool GLU>
-static int i8_launch(cudaStream_t st, const I8Args &a, const float *x)
+ * latency (the staged Q8_0 kernel: up to 2 chunks of 2176 bytes per warp, 4 with GLU). */
+static int i8_blocks(I8Kernel kernel, size_t smem_max, volatile int *occ, const I8Args &a)
 {
-    static volatile int occ = 0; /* per instantiation */
-    if (occ <= 0) {
+    if (*occ <= 0) {
         int n = 0;
-        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matmul_int8_kernel<T, GLU>,
-                                                          I8_THREADS, I8_SMEM_BYTES(I8_MAX_IN)) !=
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, I8_THREADS, smem_max) !=
                 cudaSuccess ||
             n < 1)
             n = 1;
         (void)cudaGetLastError();
-        occ = n;
+        *occ = n;
     }
     int per_sm = i8_env_per_sm();
     if (per_sm == 0)
         per_sm = a.in >= 8192 ? 1 : 2;
-    if (per_sm > occ)
-        per_sm = occ;
+    if (per_sm > *occ)
+        per_sm = *occ;
     const int want = (a.rows + I8_WARPS - 1) / I8_WARPS, cap = i8_sm_count() * per_sm;
-    const int blocks = want < cap ? want : cap;
+    return want < cap ? want : cap;
+}
+
+template <class T, bool GLU>
+static int i8_launch(cudaStream_t st, const I8Args &a, const float *x)
+{
+    static volatile int occ = 0; /* per instantiation */
+    const int blocks =
+        i8_blocks(matmul_int8_kernel<T, GLU>, I8_SMEM_BYTES(I8_MAX_IN), &occ, a);
     wrk_launch_smem(matmul_int8_kernel<T, GLU>, dim3((unsigned)blocks), dim3(I8_THREADS),
                     I8_SMEM_BYTES(a.in), st, a, x);
     return wrk_cuda_launch_check(GLU ? "matmul glu (int8)" : "matmul (int8)");
+}
+
+/* The staged kernel's shared-memory limit (over 48 KiB: opt-in), set once per
+ * instantiation to what its widest rows need or the device allows; 0 when it could not be
+ * set (the unstaged kernel serves every launch then). Also asks for the largest shared
+ * memory carveout, so that two blocks of a launch (and a block of the next launch, under
+ * programmatic dependent launch) fit on an SM: the kernel does not use L1 for weights. */
+template <bool GLU>
+static size_t q8s_smem_limit(void)
+{
+    static volatile long long set = -1;
+    if (set < 0) {
+        size_t cap = Q8S_SMEM_BYTES(GLU ? 2 : 1, I8_MAX_IN);
+        if (cap > i8_smem_optin())
+            cap = i8_smem_optin();
+        const bool ok = cudaFuncSetAttribute(matmul_q8s_kernel<GLU>,
+                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             (int)cap) == cudaSuccess;
+        (void)cudaFuncSetAttribute(matmul_q8s_kernel<GLU>,
+                                   cudaFuncAttributePreferredSharedMemoryCarveout,
+                                   (int)cudaSharedmemCarveoutMaxShared);
+        (void)cudaGetLastError();
+        set = ok ? (long long)cap : 0;
+    }
+    return (size_t)set;
+}
+
+/* Q8_0: the staged kernel when it is enabled, every weight of the launch is aligned for it
+ * and its buffers fit, else the unstaged one. */
+template <bool GLU>
+static int q8_launch(cudaStream_t st, const I8Args &a, const float *x)
+{
+    if (!q8s_enabled())
+        return i8_launch<I8Q8_0, GLU>(st, a, x);
+    const size_t smem = Q8S_SMEM_BYTES(GLU ? 2 : 1, a.in), limit = q8s_smem_limit<GLU>();
+    bool staged = smem <= limit && (!GLU || q8s_aligned(a.up_W, a.in));
+    for (int i = 0; i < a.count; i++)
+        staged = staged && q8s_aligned(a.p[i].W, a.in);
+    if (!staged)
+        return i8_launch<I8Q8_0, GLU>(st, a, x);
+    static volatile int occ = 0; /* per instantiation */
+    const int blocks = i8_blocks(matmul_q8s_kernel<GLU>, limit, &occ, a);
+    wrk_launch_smem(matmul_q8s_kernel<GLU>, dim3((unsigned)blocks), dim3(I8_THREADS), smem, st,
+                    a, x);
+    return wrk_cuda_launch_check(GLU ? "matmul glu (int8, staged Q8_0)"
+                                     : "matmul (int8, staged Q8_0)");
 }
 
 template <bool GLU>
 static int i8_dispatch(uint32_t type, cudaStream_t st, const I8Args &a, const float *x)
 {
     switch (type) {
-    case WP_DTYPE_Q8_0: return i8_launch<I8Q8_0, GLU>(st, a, x);
+    case WP_DTYPE_Q8_0: return q8_launch<GLU>(st, a, x);
     case WP_DTYPE_Q4_0: return i8_launch<I8Q4_0, GLU>(st, a, x);
     case WP_DTYPE_Q4_K: return i8_launch<I8Q4_K, GLU>(st, a, x);
     case WP_DTYPE_Q6_K: return i8_launch<I8Q6_K, GLU>(st, a, x);
