@@ -8,8 +8,8 @@
  * float without I2F, see quant_traits.cuh), and
  * multiplies each weight by up to 8 columns of x at once (x is small and stays in L1/L2),
  * accumulating in fp32 and reducing with warp shuffles. x stays fp32 here; the decode
- * (n = 1) products where int8 x with dp4a measured faster (Q4_K, large Q6_K), or is
- * predicted to be (Q8_0 rows of >= 1024 elements read through the staged kernel), take
+ * (n = 1) products where int8 x with dp4a measured faster (Q4_K, large Q6_K, Q8_0 rows of
+ * >= 1024 elements read through the staged kernel), take
  * matmul_int8.cu instead (wrk_cuda_int8_takes), at a bound the tests derive from the
  * rounding of x. Few long rows of a quantized type: the block's warps share each row group
  * (split-K, gemv_split_k). Larger n (prefill) goes to cuBLAS (matmul_gemm.cu) where

@@ -40,12 +40,11 @@
  * per block as I8Q8_0, so the same accuracy bound.
  *
  * Selected by matmul.cu for n == 1 when wrk_cuda_int8_takes() says so: by default only for
- * the types and shapes where it measured (or, for staged Q8_0, is predicted to be) faster
- * than the fp32 path on the H100 (i8_auto_prefers: Q4_K; Q6_K from 8192 rows; Q8_0 where
- * the staged kernel reads it and rows are >= 1024 wide. Predicted graph times of staged
- * Q8_0, to be replaced by bench_gemv measurements: 2048x2048 ~3.2 us, 8192x2048 ~8.0,
- * 2048x8192 ~8.5, 128256x2048 ~103, 4096x14336 ~24, 512x2048 ~2.6, against the fp32
- * path's measured 5.1, 12.5, 12.4, 160, 48.8, 2.9); WORKER_CUDA_INT8_DOT=0 keeps the fp32
+ * the types and shapes where it measured faster than the fp32 path on the H100
+ * (i8_auto_prefers: Q4_K; Q6_K from 8192 rows; Q8_0 where the staged kernel reads it and
+ * rows are >= 1024 wide: bench_gemv graph 2048x2048 4.1 us, 8192x2048 8.4, 2048x8192 11.8,
+ * 128256x2048 109, 4096x14336 30.9, against the fp32 path's 5.1, 12.5, 12.2, 160, 48.7;
+ * 1B Q8_0 decode 865 -> 1149 tok/s); WORKER_CUDA_INT8_DOT=0 keeps the fp32
  * path everywhere, =1 takes this one wherever it can run (read once per process);
  * WORKER_CUDA_Q8_STAGED=0 turns the staged Q8_0 kernel off (an A/B aid). Test:
  * tests/ops/test_ops_int8_cuda (every type, forced on, staged and unstaged Q8_0; and the
@@ -686,13 +685,12 @@ extern "C" int wrk_cuda_int8_staged(const wp_tensor *w)
  * -> 53 us, 8192x2048 9.3 -> 5.9, 4096x14336 27.9 -> 25.1) except few long rows, where the
  * fp32 path's split-K wins (2048x8192 9.7 vs 11.3); Q6_K from 8192 rows (128256x2048 124 ->
  * 88, 8192x2048 9.8 -> 8.3; 2048-row shapes 10-25% slower). Q8_0 where the staged kernel
- * reads it (q8s_reads) and rows are >= 1024 wide: PREDICTED, not yet measured (bench_gemv
- * graph, H100, fp32 path measured before -> staged int8): 2048x2048 5.1 -> ~3.2 us,
- * 8192x2048 12.5 -> ~8.0, 2048x8192 12.4 -> ~8.5, 128256x2048 160 -> ~103, 4096x14336
- * 48.8 -> ~24, 512x2048 2.9 -> ~2.6 (bound by the chain wait, x staging, reduction, not by
- * bytes); the load instructions that bound the unstaged int8 kernel (155 us at
- * 128256x2048, 67 at 4096x14336) are gone, so HBM should bound the large ones as for Q4_K
- * (92% at 128256x2048). Narrower rows spend more per byte on the per-row wait, reduction
+ * reads it (q8s_reads) and rows are >= 1024 wide (bench_gemv graph, H100, fp32 path ->
+ * staged int8, step 20): 2048x2048 5.1 -> 4.1 us, 8192x2048 12.5 -> 8.4, 2048x8192 12.2 ->
+ * 11.8, 128256x2048 160 -> 109 (call 101: 92% of bandwidth), 4096x14336 48.7 -> 30.9,
+ * 512x2048 2.9 -> 2.6, the 1B q/k/v call 8.5 -> 4.2 and gate/up GLU 21.9 -> 12.9; the load
+ * instructions that bound the unstaged int8 kernel (155 us at 128256x2048, 67 at
+ * 4096x14336) are gone. Narrower rows spend more per byte on the per-row wait, reduction
  * and store (a 256-element row is 272 bytes for ~100 instructions of a warp), so they keep
  * the fp32 path; so do unaligned Q8_0 data and in % 256 != 0 (the unstaged int8 kernel
  * measured no faster than the fp32 path), and Q4_0 (not measured). */
