@@ -18,25 +18,37 @@
 // ----------------------------------------------------------------------------------------
 // GPU kernels
 
-// Rotate pair i of the head at v (pos: the row's position). The angle is computed in double:
-// a rotation of a large position in float loses the low bits of theta, and the kernel is far
+// The rotation of pair i at position pos as (cos, sin). The angle is computed in double: a
+// rotation of a large position in float loses the low bits of theta, and the kernel is far
 // from the bottleneck.
-__device__ __forceinline__ void rope_pair(float *v, int i, int pos, int rope_dim, int neox,
-                                          float freq_base, float freq_scale,
-                                          const float *freq_factors)
+__device__ __forceinline__ float2 rope_angle(int i, int pos, int rope_dim, float freq_base,
+                                             float freq_scale, const float *freq_factors)
 {
-    const int half = rope_dim / 2;
     double theta = (double)pos * (double)freq_scale * pow((double)freq_base, -2.0 * i / rope_dim);
     if (freq_factors)
         theta /= (double)freq_factors[i];
     double sd, cd;
     sincos(theta, &sd, &cd);
-    const float cs = (float)cd, sn = (float)sd;
-    const int stride = neox ? half : 1;
+    return make_float2((float)cd, (float)sd);
+}
+
+// Rotate pair i of the head at v by cs = (cos, sin).
+__device__ __forceinline__ void rope_rotate(float *v, int i, float2 cs, int rope_dim, int neox)
+{
+    const int stride = neox ? rope_dim / 2 : 1;
     v += neox ? i : 2 * i;
     const float a = v[0], b = v[stride];
-    v[0] = a * cs - b * sn;
-    v[stride] = a * sn + b * cs;
+    v[0] = a * cs.x - b * cs.y;
+    v[stride] = a * cs.y + b * cs.x;
+}
+
+// Rotate pair i of the head at v (pos: the row's position).
+__device__ __forceinline__ void rope_pair(float *v, int i, int pos, int rope_dim, int neox,
+                                          float freq_base, float freq_scale,
+                                          const float *freq_factors)
+{
+    rope_rotate(v, i, rope_angle(i, pos, rope_dim, freq_base, freq_scale, freq_factors),
+                rope_dim, neox);
 }
 
 // One thread per (row, head, pair).
@@ -58,8 +70,10 @@ __global__ void rope_forward_kernel1(float *x, int n, int n_heads, int head_dim,
 
 // The decode step: one thread per (head of q then of k, pair); the position from memory.
 // Launched with programmatic dependent launch where enabled: it lets the attention kernel
-// after it be scheduled at once and waits for the q/k/v product before reading q and k
-// (both instructions are no-ops for a plain launch).
+// after it be scheduled at once, and computes the angle (double pow and sincos, ~1 us of
+// latency) before it waits for the q/k/v product - the position was copied in before the
+// step's first kernel and the frequency factors are weights, so neither comes from the
+// kernel it may overlap. (Both instructions are no-ops for a plain launch.)
 __global__ void rope_qk_dev_kernel1(float *q, int n_q, float *k, int n_k, int head_dim,
                                     const int32_t *pos, int rope_dim, int neox,
                                     float freq_base, float freq_scale,
@@ -69,13 +83,16 @@ __global__ void rope_qk_dev_kernel1(float *q, int n_q, float *k, int n_k, int he
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-    asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
     if (idx >= (n_q + n_k) * half)
         return;
     const int i = idx % half, head = idx / half;
+    const float2 cs = rope_angle(i, *pos, rope_dim, freq_base, freq_scale, freq_factors);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
     float *v = head < n_q ? q + (size_t)head * head_dim : k + (size_t)(head - n_q) * head_dim;
-    rope_pair(v, i, *pos, rope_dim, neox, freq_base, freq_scale, freq_factors);
+    rope_rotate(v, i, cs, rope_dim, neox);
 }
 
 // ----------------------------------------------------------------------------------------
