@@ -123,6 +123,15 @@ int wrk_ops_check_attention_decode(const wp_attention_params *p, const int32_t *
     return 0;
 }
 
+int wrk_ops_check_attention_decode_work(const wp_attention_params *p, const size_t *bytes)
+{
+    if (!bytes)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL bytes");
+    if (!p)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL params");
+    return wrk_ops_check_attention_shape(p, 1, 0, "attention_decode_work");
+}
+
 int wrk_ops_check_matmul_multi(const wp_matmul_part *parts, int count, const float *x, int n,
                                unsigned flags)
 {

@@ -40,6 +40,9 @@ int wrk_ops_check_attention_decode(const wp_attention_params *p, const int32_t *
                                    const float *k_cache, const float *v_cache, const float *out,
                                    const void *work, size_t work_bytes);
 
+/** Check attention_decode_work: bytes and p non-NULL, the shape as for attention_decode. */
+int wrk_ops_check_attention_decode_work(const wp_attention_params *p, const size_t *bytes);
+
 /** Check matmul_multi: 1..WP_MATMUL_MAX_PARTS parts, each as for matmul, all with the same
  *  ne[0]; only known flags. */
 int wrk_ops_check_matmul_multi(const wp_matmul_part *parts, int count, const float *x, int n,

@@ -144,6 +144,13 @@ START_TEST(test_attention_decode)
                      CUDA_ERROR_INVALID_PARAMETER);
     ck_assert_int_eq(ops->attention_decode(NULL, &p, NULL, q, k, v, kc2, vc2, o2, NULL),
                      CUDA_ERROR_INVALID_PARAMETER);
+    /* the work size is refused for a shape attention_decode would refuse, as on CUDA */
+    wp_attention_params bad = p;
+    bad.n_kv_heads = 3; /* 8 heads are not a multiple of 3 */
+    ck_assert_int_eq(ops->attention_decode_work(NULL, &bad, &work), CUDA_ERROR_INVALID_PARAMETER);
+    ck_assert_ptr_nonnull(strstr(wrk_error_detail(), "attention_decode_work"));
+    ck_assert_int_eq(ops->attention_decode_work(NULL, NULL, &work), CUDA_ERROR_INVALID_PARAMETER);
+    ck_assert_int_eq(ops->attention_decode_work(NULL, &p, NULL), CUDA_ERROR_INVALID_PARAMETER);
     free(kc1); free(vc1); free(kc2); free(vc2); free(q); free(k); free(v); free(o1); free(o2);
 }
 END_TEST

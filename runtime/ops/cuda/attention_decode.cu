@@ -267,11 +267,7 @@ extern "C" int wrk_cuda_attention_decode_work(const wp_host *host, const wp_atte
                                               size_t *bytes)
 {
     (void)host;
-    if (!bytes)
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL bytes");
-    if (!p)
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL params");
-    int rc = wrk_ops_check_attention_shape(p, 1, 0, "attention_decode_work");
+    int rc = wrk_ops_check_attention_decode_work(p, bytes);
     if (rc)
         return rc;
     *bytes = ad_work_bytes(p->n_heads, p->head_dim, ad_splits(p->n_ctx));

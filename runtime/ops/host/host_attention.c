@@ -76,12 +76,10 @@ int wrk_host_attention_decode_work(const wp_host *host, const wp_attention_param
                                    size_t *bytes)
 {
     (void)host;
-    if (!bytes)
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL bytes");
-    if (!p)
-        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "attention_decode_work: NULL params");
-    *bytes = 0;
-    return 0;
+    int rc = wrk_ops_check_attention_decode_work(p, bytes);
+    if (rc == 0)
+        *bytes = 0; /* the host set attends in place */
+    return rc;
 }
 
 int wrk_host_attention_decode(const wp_host *host, const wp_attention_params *p,
