@@ -8,8 +8,9 @@
  * takes every AD_WARPS-th position of the chunk: it loads the key and value rows once (lanes
  * split head_dim, DPL dims each; a ring of rows in flight, the first round requested before
  * the wait for the q/k/v kernel, since the cache rows before pos are older) and updates an
- * online softmax (running max m, sum l, rescaled accumulator) for each of the GH heads. The warps merge through shared memory and the
- * block writes its partial (m, l, unnormalised accumulator) per head to the work buffer;
+ * online softmax (running max m, sum l, rescaled accumulator) for each of the GH heads.
+ * The warps merge through shared memory and the block writes its partial (m, l,
+ * unnormalised accumulator) per head to the work buffer;
  * the last block of the S to finish (a ticket from atomicInc, which wraps back to 0 by
  * itself for the next launch) merges the partials into out. S depends on n_ctx only, so the
  * grid is the same at every position; chunks past pos are empty and only take a ticket.
