@@ -268,6 +268,7 @@ START_TEST(test_attention_decode)
     check_decode(&r, 28, 4, 128, 90, 60);    /* group of 7: one head per block */
     check_decode(&r, 64, 8, 64, 1100, 1080); /* group of 8 */
     check_decode(&r, 2, 2, 32, 1, 0);        /* a cache of one position */
+    check_decode(&r, 16, 8, 64, 200, 150);   /* group of 2 */
 }
 END_TEST
 

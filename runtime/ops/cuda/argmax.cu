@@ -182,38 +182,14 @@ argmax_cluster_kernel(const float *__restrict__ x, int n, int32_t *__restrict__ 
 static_assert(ARGMAX_WARPS == 32, "the final reduction is one warp over the warps' bests");
 static_assert(ARGMAX_CLUSTER <= 32, "block 0 reduces the cluster's candidates in one warp");
 
-/* The cluster kernel where the device has clusters (compute capability 9 and later) and
- * the build has sm_90 code for it (checked once: the kernel's binary version). */
+/* The cluster kernel where the device has clusters and the build has sm_90 code for it
+ * (checked once). */
 static bool argmax_cluster_ok(void)
 {
     static int state = -1;
-    if (state < 0) {
-        cudaFuncAttributes fa;
-        state = wrk_cuda_device_attr(cudaDevAttrComputeCapabilityMajor) >= 9 &&
-                cudaFuncGetAttributes(&fa, argmax_cluster_kernel) == cudaSuccess &&
-                fa.binaryVersion >= 90;
-        (void)cudaGetLastError();
-    }
+    if (state < 0)
+        state = wrk_cuda_clusters_ok((const void *)argmax_cluster_kernel);
     return state;
-}
-
-/* argmax_cluster_kernel as one cluster, with programmatic dependent launch where enabled. */
-static void argmax_launch_cluster(cudaStream_t st, const float *x, int n, int32_t *out)
-{
-    cudaLaunchConfig_t cfg = {};
-    cudaLaunchAttribute attr[2];
-    cfg.gridDim = dim3(ARGMAX_CLUSTER);
-    cfg.blockDim = dim3(ARGMAX_THREADS);
-    cfg.stream = st;
-    attr[0].id = cudaLaunchAttributeClusterDimension;
-    attr[0].val.clusterDim.x = ARGMAX_CLUSTER;
-    attr[0].val.clusterDim.y = 1;
-    attr[0].val.clusterDim.z = 1;
-    attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[1].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = wrk_pdl_enabled() ? 2 : 1;
-    (void)cudaLaunchKernelEx(&cfg, argmax_cluster_kernel, x, n, out);
 }
 
 extern "C" int wrk_cuda_argmax(const wp_host *host, const float *x, int n, int32_t *out)
@@ -226,7 +202,8 @@ extern "C" int wrk_cuda_argmax(const wp_host *host, const float *x, int n, int32
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "argmax: n %d above %d", n,
                          INT_MAX - ARGMAX_INDEX_SLACK);
     if (argmax_cluster_ok())
-        argmax_launch_cluster(wrk_stream(host), x, n, out);
+        wrk_launch_cluster(argmax_cluster_kernel, dim3(ARGMAX_CLUSTER), ARGMAX_THREADS, 0,
+                           dim3(ARGMAX_CLUSTER), wrk_stream(host), x, n, out);
     else
         wrk_launch(argmax_kernel, dim3(1), ARGMAX_THREADS, wrk_stream(host), x, n, out);
     rc = wrk_cuda_launch_check("argmax");

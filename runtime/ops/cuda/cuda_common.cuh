@@ -89,23 +89,56 @@ __device__ __forceinline__ void wrk_pdl_trigger()
  *  compute capability >= 9 and WORKER_CUDA_PDL not "0" (graph.cu). */
 extern "C" int wrk_pdl_enabled(void);
 
-/* Launch kernel<<<grid, block, smem, st>>>(args...) with programmatic dependent launch when
- * enabled; every kernel launched through here calls wrk_pdl_wait() as described above. */
+/* Launch kernel<<<grid, block, smem, st>>>(args...) in thread block clusters of `cluster`
+ * blocks (sm_90; a cluster of one block is a plain launch), with programmatic dependent
+ * launch when enabled; every kernel launched through here calls wrk_pdl_wait() as described
+ * above. A caller asking for clusters checks wrk_cuda_clusters_ok first. */
 template <typename... KArgs, typename... Args>
-static inline void wrk_launch_smem(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
-                                   cudaStream_t st, Args... args)
+static inline void wrk_launch_cluster(void (*kernel)(KArgs...), dim3 grid, dim3 block,
+                                      size_t smem, dim3 cluster, cudaStream_t st, Args... args)
 {
     cudaLaunchConfig_t cfg = {};
-    cudaLaunchAttribute attr[1];
+    cudaLaunchAttribute attr[2];
+    unsigned n = 0;
     cfg.gridDim = grid;
     cfg.blockDim = block;
     cfg.dynamicSmemBytes = smem;
     cfg.stream = st;
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    if (cluster.x * cluster.y * cluster.z > 1) {
+        attr[n].id = cudaLaunchAttributeClusterDimension;
+        attr[n].val.clusterDim.x = cluster.x;
+        attr[n].val.clusterDim.y = cluster.y;
+        attr[n].val.clusterDim.z = cluster.z;
+        n++;
+    }
+    if (wrk_pdl_enabled()) {
+        attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attr[n].val.programmaticStreamSerializationAllowed = 1;
+        n++;
+    }
     cfg.attrs = attr;
-    cfg.numAttrs = wrk_pdl_enabled() ? 1 : 0;
+    cfg.numAttrs = n;
     (void)cudaLaunchKernelEx(&cfg, kernel, ((KArgs)args)...);
+}
+
+/* The same without clusters. */
+template <typename... KArgs, typename... Args>
+static inline void wrk_launch_smem(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                                   cudaStream_t st, Args... args)
+{
+    wrk_launch_cluster(kernel, grid, block, smem, dim3(1), st, args...);
+}
+
+/* 1 when kernel may be launched in clusters: a device of compute capability >= 9 and sm_90
+ * code for the kernel in this build (its binary version). Callers decide once and keep the
+ * answer (the build's architectures are the same for every kernel of a file). */
+static inline bool wrk_cuda_clusters_ok(const void *kernel)
+{
+    cudaFuncAttributes fa;
+    const bool ok = wrk_cuda_device_attr(cudaDevAttrComputeCapabilityMajor) >= 9 &&
+                    cudaFuncGetAttributes(&fa, kernel) == cudaSuccess && fa.binaryVersion >= 90;
+    (void)cudaGetLastError();
+    return ok;
 }
 
 /* The same without dynamic shared memory. */
