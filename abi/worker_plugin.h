@@ -1,5 +1,5 @@
 /*
- * worker_plugin.h - the architecture plugin ABI of worker-orcd (ABI 1.2).
+ * worker_plugin.h - the architecture plugin ABI of worker-orcd (ABI 1.3).
  *
  * A plugin is a loadable module (libtool -module) that exports one symbol,
  * WORKER_PLUGIN_ENTRY_SYMBOL ("worker_plugin_entry"), returning a static wp_plugin
@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define WORKER_PLUGIN_ABI_MAJOR 1
-#define WORKER_PLUGIN_ABI_MINOR 2
+#define WORKER_PLUGIN_ABI_MINOR 3
 #define WORKER_PLUGIN_ENTRY_SYMBOL "worker_plugin_entry"
 
 #if defined(__GNUC__)
@@ -216,10 +216,31 @@ typedef struct wp_ops {
      *  synchronisation or allocation, so it may also be recorded in a graph; read out with
      *  to_host. */
     int (*argmax)(const wp_host *host, const float *x, int n, int32_t *out);
+
+    /* --- ABI 1.3 and later: small copies to the host that do not wait for the whole
+     *     stream, so the host can queue the next step before it waits for this one's
+     *     result. Check ops->struct_size (or host->abi_minor >= 3) before use. --- */
+
+    /** Queue a copy of n bytes (n <= WP_READBACK_MAX_BYTES, else
+     *  CUDA_ERROR_INVALID_PARAMETER) of backend memory src, ordered after the work already
+     *  queued, and return at once with an opaque handle in *pending (NULL on failure). The
+     *  bytes are taken when the queued work reaches the copy, so src may be overwritten by
+     *  work queued after this call. Every handle is given back by exactly one
+     *  readback_finish; the CUDA set keeps a pinned slot and an event per handle from a
+     *  small pool of the runtime. Not for recording in a graph. */
+    int (*readback_start)(const wp_host *host, const void *src, size_t n, void **pending);
+
+    /** Wait for the copy of pending only (not for work queued after it), write its n bytes
+     *  (n as given to readback_start) to dst (host memory; NULL: discard them) and release
+     *  the handle. The handle is released whatever the outcome, a failed wait or a wrong n
+     *  included, so it is never used again. */
+    int (*readback_finish)(const wp_host *host, void *pending, void *dst, size_t n);
 } wp_ops;
 
 /** Most parts one matmul_multi call takes. */
 #define WP_MATMUL_MAX_PARTS 4
+/** Most bytes one readback_start copies (ABI 1.3). */
+#define WP_READBACK_MAX_BYTES 64
 
 /* ---------------------------------------------------------------------------------------
  * Host services table (the runtime's side), passed to every callback
@@ -334,7 +355,8 @@ typedef struct wp_plugin {
      *  the greedy choice over its logits (wp_ops.argmax: the host sampler's rule at
      *  temperature 0) to *next_token (host memory), without copying the logits to the
      *  host. The runtime calls it instead of forward + host sampling when the job samples
-     *  greedily without a repetition penalty. */
+     *  greedily without a repetition penalty (and the plugin has no greedy_queue, ABI 1.3,
+     *  or WORKER_GREEDY_PIPELINE=0). */
     int (*forward_greedy)(void *model, void *kv, int32_t token, int pos, int32_t *next_token);
 
     /** Optional (NULL: caches are never reused): forget every position of kv, so that its
@@ -344,7 +366,33 @@ typedef struct wp_plugin {
      *  kv_create for another (milliseconds of allocations per job). 0, or an error: the
      *  runtime then frees the cache. */
     int (*kv_reset)(void *model, void *kv);
+
+    /* --- ABI 1.3 and later: pipelined greedy decode. The runtime reads a member only when
+     *     struct_size covers it. Both optional (NULL: not provided), both or neither. --- */
+
+    /** Queue the decode step of token at pos and the copy of its greedy id (as
+     *  forward_greedy chooses it) without waiting for either. token >= 0 comes from the host;
+     *  token == WP_TOKEN_CHAINED is the id chosen by the greedy step queued just before on
+     *  this kv (pos then follows that step's position), taken on the backend, so the step
+     *  can be queued before the host has seen that id. At most WP_GREEDY_QUEUE_MAX steps may
+     *  be outstanding (queued and not collected) per kv; one more, or a chained step with no
+     *  greedy step before it, fails with CUDA_ERROR_INVALID_PARAMETER. The runtime queues
+     *  the step of token k+1 before it waits for token k, so the backend never waits for the
+     *  host; it calls forward and forward_greedy on a kv only when nothing is outstanding.
+     *  kv_reset and kv_free drop outstanding steps (waiting for them), so nothing in flight
+     *  touches a cache that is reused or freed. */
+    int (*greedy_queue)(void *model, void *kv, int32_t token, int pos);
+
+    /** Wait for the oldest outstanding step of kv (first queued, first collected) and
+     *  write its greedy id to *next_token (host memory). No outstanding step:
+     *  CUDA_ERROR_INVALID_PARAMETER. A failed step is still removed from the queue. */
+    int (*greedy_collect)(void *model, void *kv, int32_t *next_token);
 } wp_plugin;
+
+/** greedy_queue's token for "the id the step queued before chose" (ABI 1.3). */
+#define WP_TOKEN_CHAINED (-1)
+/** Most steps greedy_queue keeps outstanding per KV cache (ABI 1.3). */
+#define WP_GREEDY_QUEUE_MAX 2
 
 typedef const wp_plugin *(*wp_entry_fn)(void);
 

@@ -5,9 +5,9 @@ LLAMA_TEST_UTIL = tests/llama/llama_testutil.c tests/llama/llama_testutil.h
 LLAMA_TEST_DEPS = plugins/llama.la
 
 check_PROGRAMS += tests/llama/llama_host tests/llama/llama_quant tests/llama/llama_cuda \
-	tests/llama/llama_ffi tests/llama/llama_reference
+	tests/llama/llama_ffi tests/llama/llama_reference tests/llama/llama_greedy
 TESTS += tests/llama/llama_host tests/llama/llama_quant tests/llama/llama_cuda \
-	tests/llama/llama_ffi tests/llama/llama_reference
+	tests/llama/llama_ffi tests/llama/llama_reference tests/llama/llama_greedy
 
 tests_llama_llama_host_SOURCES = tests/llama/llama_host.c $(LLAMA_TEST_UTIL)
 tests_llama_llama_host_CFLAGS = $(WRK_TESTCFLAGS)
@@ -32,6 +32,13 @@ tests_llama_llama_ffi_CFLAGS = $(WRK_TESTCFLAGS)
 tests_llama_llama_ffi_LDADD = $(WRK_TESTLIBS) -lm
 tests_llama_llama_ffi_LDFLAGS = $(WRK_TESTLINK)
 EXTRA_tests_llama_llama_ffi_DEPENDENCIES = $(LLAMA_TEST_DEPS)
+
+# greedy_queue/greedy_collect (ABI 1.3) called directly: host, and CUDA when present.
+tests_llama_llama_greedy_SOURCES = tests/llama/llama_greedy.c $(LLAMA_TEST_UTIL)
+tests_llama_llama_greedy_CFLAGS = $(WRK_TESTCFLAGS)
+tests_llama_llama_greedy_LDADD = $(WRK_TESTLIBS) -lm
+tests_llama_llama_greedy_LDFLAGS = $(WRK_TESTLINK)
+EXTRA_tests_llama_llama_greedy_DEPENDENCIES = $(LLAMA_TEST_DEPS)
 
 tests_llama_llama_reference_SOURCES = tests/llama/llama_reference.c $(LLAMA_TEST_UTIL)
 tests_llama_llama_reference_CFLAGS = $(WRK_TESTCFLAGS) $(JANSSON_CFLAGS)

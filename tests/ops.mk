@@ -4,6 +4,8 @@
 #  test_ops_fused_host / _cuda: the ABI 1.1 ops (fused products, decode step, graphs).
 #  test_ops_argmax_host / _cuda: the ABI 1.2 argmax (host vs the sampler's greedy choice,
 #                 CUDA vs host, in a graph).
+#  test_ops_readback_host / _cuda: the ABI 1.3 readback_start/finish (bytes, stream order,
+#                 waiting for the copy only, the pool, argument checks).
 #  test_ops_int8_cuda: the int8-dot decode path of the quantized types (exits 77 without a
 #                 GPU); ops_int8ref.c holds its checks, shared with the two CUDA tests above.
 #  bench_gemv:    decode GEMV timings on the device (run by hand, not part of TESTS).
@@ -33,7 +35,22 @@ tests_ops_test_ops_argmax_host_CFLAGS = $(WRK_TESTCFLAGS)
 tests_ops_test_ops_argmax_host_LDADD = $(WRK_TESTLIBS) -lm
 tests_ops_test_ops_argmax_host_LDFLAGS = $(WRK_TESTLINK)
 
+check_PROGRAMS += tests/ops/test_ops_readback_host
+TESTS += tests/ops/test_ops_readback_host
+tests_ops_test_ops_readback_host_SOURCES = tests/ops/test_ops_readback_host.c
+tests_ops_test_ops_readback_host_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_readback_host_LDADD = $(WRK_TESTLIBS)
+tests_ops_test_ops_readback_host_LDFLAGS = $(WRK_TESTLINK)
+
 if HAVE_CUDA
+check_PROGRAMS += tests/ops/test_ops_readback_cuda
+TESTS += tests/ops/test_ops_readback_cuda
+tests_ops_test_ops_readback_cuda_SOURCES = tests/ops/test_ops_readback_cuda.c \
+	tests/ops/ops_cudahost.c tests/ops/ops_cudahost.h tests/ops/ops_cudasuite.h
+tests_ops_test_ops_readback_cuda_CFLAGS = $(WRK_TESTCFLAGS)
+tests_ops_test_ops_readback_cuda_LDADD = $(WRK_TESTLIBS) -L$(CUDA_LIBDIR) $(CUDA_LIBS)
+tests_ops_test_ops_readback_cuda_LDFLAGS = $(WRK_TESTLINK)
+
 check_PROGRAMS += tests/ops/test_ops_argmax_cuda
 TESTS += tests/ops/test_ops_argmax_cuda
 tests_ops_test_ops_argmax_cuda_SOURCES = tests/ops/test_ops_argmax_cuda.c $(ARGMAX_CASES) \

@@ -9,7 +9,8 @@ TOY_MODULE_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/plugin/good/toy.la tests/plugin/dup/toyalt.la \
 	tests/plugin/badmajor/badmajor.la tests/plugin/newminor/newminor.la \
 	tests/plugin/small/small.la tests/plugin/noentry/noentry.la \
-	tests/plugin/failload/failload.la tests/plugin/ltx/ltxmod.la
+	tests/plugin/failload/failload.la tests/plugin/ltx/ltxmod.la \
+	tests/plugin/minor2/minor2.la
 
 tests_plugin_good_toy_la_SOURCES = tests/plugin/toy/toy.c
 tests_plugin_good_toy_la_CFLAGS = $(TOY_MODULE_CFLAGS)
@@ -52,6 +53,13 @@ tests_plugin_ltx_ltxmod_la_SOURCES = tests/plugin/toy/toy.c
 tests_plugin_ltx_ltxmod_la_CPPFLAGS = $(AM_CPPFLAGS) -DTOY_NAME='"ltxmod"' -DTOY_LTX
 tests_plugin_ltx_ltxmod_la_CFLAGS = $(TOY_MODULE_CFLAGS)
 tests_plugin_ltx_ltxmod_la_LDFLAGS = $(TOY_MODULE_FLAGS)
+
+# An ABI 1.2 plugin: its descriptor ends before the 1.3 members (greedy_queue, ...).
+tests_plugin_minor2_minor2_la_SOURCES = tests/plugin/toy/toy.c
+tests_plugin_minor2_minor2_la_CPPFLAGS = $(AM_CPPFLAGS) -DTOY_NAME='"minor2"' \
+	-DTOY_ABI_MINOR=2 -DTOY_STRUCT_SIZE='offsetof(wp_plugin, greedy_queue)'
+tests_plugin_minor2_minor2_la_CFLAGS = $(TOY_MODULE_CFLAGS)
+tests_plugin_minor2_minor2_la_LDFLAGS = $(TOY_MODULE_FLAGS)
 
 # Check programs.
 PLUGIN_TEST_UTIL = tests/plugin/plugin_test_util.c tests/plugin/plugin_test_util.h

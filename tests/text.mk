@@ -51,6 +51,14 @@ tests_text_test_tok_stories_LDADD = $(WRK_TESTLIBS)
 tests_text_test_tok_stories_LDFLAGS = $(WRK_TESTLINK)
 EXTRA_DIST += tests/text/fixtures/stories260K_tok512.bin
 
+# Pipelined greedy decode (ABI 1.3) on the default model, host backend.
+check_PROGRAMS += tests/text/test_session_pipeline
+TESTS += tests/text/test_session_pipeline
+tests_text_test_session_pipeline_SOURCES = tests/text/test_session_pipeline.c
+tests_text_test_session_pipeline_CFLAGS = $(WRK_TESTCFLAGS)
+tests_text_test_session_pipeline_LDADD = $(WRK_TESTLIBS)
+tests_text_test_session_pipeline_LDFLAGS = $(WRK_TESTLINK)
+
 # End to end on the default model: host backend here, CUDA too on a machine with a GPU.
 check_PROGRAMS += tests/text/test_session_e2e
 TESTS += tests/text/test_session_e2e

@@ -67,6 +67,10 @@ static const wp_plugin gpt_descriptor = {
      * its own to share; the runtime samples the host logits) */
     NULL,
     gpt_kv_reset,
+    /* ABI 1.3: no pipelined greedy steps either (they build on forward_greedy's device
+     * step); greedy jobs keep host sampling */
+    NULL,
+    NULL,
 };
 
 WORKER_PLUGIN_DEFINE(gpt_descriptor)

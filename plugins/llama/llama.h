@@ -108,12 +108,18 @@ typedef struct llama_kv {
     float *hb, *hb2;         /**< [max_batch][n_ff] */
     float *logits;           /**< [logits_rows][n_vocab] */
     /* the decode step (llama_decode.c) */
-    int32_t *step;           /**< backend [2]: token id and position of the step */
-    int32_t *greedy;         /**< backend [1]: the argmax of the step's logits
-                                  (forward_greedy), so 4 bytes cross to the host */
+    int32_t *step;           /**< backend [2]: token id and position of the step; a greedy
+                                  step's argmax overwrites the id with the chosen one, which
+                                  a chained step then reads as its token */
     void *attn_work;         /**< attention_decode's work buffer (NULL when it needs none) */
     void *graph;             /**< the step captured as a graph (CUDA), or NULL */
     int graph_off;           /**< 1: run the step op by op (host, disabled, or capture failed) */
+    /* greedy steps (llama_greedy.c) */
+    void *greedy_pending[WP_GREEDY_QUEUE_MAX]; /**< readbacks of the outstanding steps'
+                                                    ids, oldest first */
+    int n_greedy_pending;
+    int chain_pos;           /**< position of the last greedy step queued, whose id
+                                  c->step[0] holds (or will); -1: none, no chaining */
 } llama_kv;
 
 /* llama_load.c */
@@ -125,28 +131,45 @@ int llama_probe(const wp_host *host, const char *architecture);
 int llama_kv_size(void *model, uint32_t n_ctx, uint64_t *bytes);
 int llama_kv_create(void *model, uint32_t n_ctx, void **kv_out);
 void llama_kv_free(void *model, void *kv);
-/** wp_plugin.kv_reset (ABI 1.2): nothing to forget (see llama_kv.c). */
+/** wp_plugin.kv_reset (ABI 1.2): drops outstanding greedy steps, nothing else to forget
+ *  (see llama_kv.c). */
 int llama_kv_reset(void *model, void *kv);
 
 /* llama_forward.c */
 int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
                   float *logits, int all_logits);
-/** wp_plugin.forward_greedy (ABI 1.2): the decode step of token at pos, then the greedy
- *  choice over its logits on the backend; only the id is copied to *next_token. */
+/** The model and cache of a call, or CUDA_ERROR_INVALID_PARAMETER (with a detail when the
+ *  model is there to record it). */
+int llama_check_handles(const llama_model *m, const llama_kv *c);
+/** Tokens (each in the vocabulary), count (1..max_batch), positions (inside the cache) and
+ *  output pointer of a forward call, checked before any kernel runs. */
+int llama_check_args(const llama_model *m, const llama_kv *c, const int32_t *tokens, int n,
+                     int pos, const void *out);
+
+/* llama_greedy.c */
+/** wp_plugin.forward_greedy (ABI 1.2): greedy_queue + greedy_collect of one step, refused
+ *  while steps of greedy_queue are outstanding. */
 int llama_forward_greedy(void *model, void *kv, int32_t token, int pos, int32_t *next_token);
+/** wp_plugin.greedy_queue (ABI 1.3): the decode step, ops->argmax into c->step[0] and
+ *  ops->readback_start of it, nothing waited for. */
+int llama_greedy_queue(void *model, void *kv, int32_t token, int pos);
+/** wp_plugin.greedy_collect (ABI 1.3): readback_finish of the oldest outstanding step. */
+int llama_greedy_collect(void *model, void *kv, int32_t *next_token);
+/** Wait for and discard every outstanding greedy step of c and forget the chain (kv_reset,
+ *  kv_free); the first error, the queue emptied regardless. */
+int llama_greedy_drop(const llama_model *m, llama_kv *c);
 /** One transformer block over n rows of c->x; dev_pos non-NULL: the decode step (n = 1)
  *  with its position in backend memory. */
 int llama_block(const llama_model *m, llama_kv *c, uint32_t il, int n, int pos,
                 const int32_t *dev_pos);
 
 /* llama_decode.c */
-/** The decode step of one token (position checked by the caller): the ops with the token
- *  and position in backend memory, replayed as a graph on CUDA; logits to host memory. */
+/** Queue the decode step of token at pos (position and token checked by the caller;
+ *  WP_TOKEN_CHAINED: the id already in c->step[0]), recording it as a graph on the first
+ *  call: when the queued work completes, c->logits holds the token's logits. */
+int llama_decode_step(llama_model *m, llama_kv *c, int32_t token, int pos);
+/** The decode step of one token, then its logits to host memory. */
 int llama_decode(llama_model *m, llama_kv *c, int32_t token, int pos, float *logits);
-/** The same step, then ops->argmax over its logits into c->greedy; the id to *next_token
- *  (host memory). */
-int llama_decode_greedy(llama_model *m, llama_kv *c, int32_t token, int pos,
-                        int32_t *next_token);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,8 @@
 plugin_LTLIBRARIES += plugins/llama.la
 plugins_llama_la_SOURCES = plugins/llama/llama.h plugins/llama/llama_plugin.c \
 	plugins/llama/llama_load.c plugins/llama/llama_kv.c plugins/llama/llama_forward.c \
-	plugins/llama/llama_decode.c plugins/llama/llama_kernels_host.c
+	plugins/llama/llama_decode.c plugins/llama/llama_greedy.c \
+	plugins/llama/llama_kernels_host.c
 plugins_llama_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 plugins_llama_la_LDFLAGS = $(WP_MODULE_FLAGS) $(CUDA_LDFLAGS)
 plugins_llama_la_LIBADD = -lm

@@ -4,9 +4,9 @@
  * attention_decode, so that on CUDA the whole step (~8 launches per layer) is recorded once
  * per cache as a graph and replayed with one launch per token. The host backend, and CUDA
  * with WORKER_CUDA_GRAPH=0 or after a failed capture, run the same ops one by one.
- * The step leaves its logits in c->logits; llama_decode copies them to the host, and
- * llama_decode_greedy (forward_greedy) reduces them to the greedy id on the backend first,
- * as a launch of its own after the graph, so the recording is the same for both.
+ * The step leaves its logits in c->logits; llama_decode copies them to the host, and the
+ * greedy steps (llama_greedy.c) reduce them to the greedy id on the backend, as a launch of
+ * its own after the graph, so the recording is the same for both.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,13 +56,16 @@ static void llama_decode_capture(const llama_model *m, llama_kv *c)
            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
-/* Queue the step of token at pos (recording it first on the first call): when the queued
- * work completes, c->logits holds the token's logits. */
-static int llama_decode_step(llama_model *m, llama_kv *c, int32_t token, int pos)
+int llama_decode_step(llama_model *m, llama_kv *c, int32_t token, int pos)
 {
     const wp_host *h = m->host;
     const int32_t step[2] = { token, pos };
-    LLAMA_TRY(h->ops->from_host(h, c->step, step, sizeof step));
+    /* a chained token is already in c->step[0] (the argmax of the step before wrote it):
+     * only the position crosses */
+    if (token == WP_TOKEN_CHAINED)
+        LLAMA_TRY(h->ops->from_host(h, c->step + 1, &step[1], sizeof step[1]));
+    else
+        LLAMA_TRY(h->ops->from_host(h, c->step, step, sizeof step));
     if (!c->graph && !c->graph_off)
         llama_decode_capture(m, c);
     if (c->graph)
@@ -75,13 +78,4 @@ int llama_decode(llama_model *m, llama_kv *c, int32_t token, int pos, float *log
     const wp_host *h = m->host;
     LLAMA_TRY(llama_decode_step(m, c, token, pos));
     return h->ops->to_host(h, logits, c->logits, (size_t)m->hp.n_vocab * sizeof(float));
-}
-
-int llama_decode_greedy(llama_model *m, llama_kv *c, int32_t token, int pos,
-                        int32_t *next_token)
-{
-    const wp_host *h = m->host;
-    LLAMA_TRY(llama_decode_step(m, c, token, pos));
-    LLAMA_TRY(h->ops->argmax(h, c->logits, (int)m->hp.n_vocab, c->greedy));
-    return h->ops->to_host(h, next_token, c->greedy, sizeof *next_token);
 }

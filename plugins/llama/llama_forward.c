@@ -16,8 +16,8 @@
 
 /* Arguments the caller controls are checked here, before any kernel runs, so a bad token
  * id or a full cache is an error and never an out-of-bounds access. */
-static int llama_check_args(const llama_model *m, const llama_kv *c, const int32_t *tokens,
-                            int n, int pos, const void *out)
+int llama_check_args(const llama_model *m, const llama_kv *c, const int32_t *tokens,
+                     int n, int pos, const void *out)
 {
     const wp_host *h = m->host;
     if (!tokens || !out || n <= 0)
@@ -106,7 +106,7 @@ static int llama_project(const llama_model *m, llama_kv *c, int first, int count
 
 /* The model and cache of a forward call, or an error (a NULL model has no host to record
  * a detail through). */
-static int llama_check_handles(const llama_model *m, const llama_kv *c)
+int llama_check_handles(const llama_model *m, const llama_kv *c)
 {
     if (!m)
         return CUDA_ERROR_INVALID_PARAMETER;
@@ -127,6 +127,9 @@ int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
     const int d = (int)m->hp.n_embd;
 
     LLAMA_TRY(llama_check_args(m, c, tokens, n, pos, logits));
+    /* this call rewrites c->step (one token) or leaves it stale: no greedy step may chain
+     * onto what it leaves there */
+    c->chain_pos = -1;
     if (n == 1)
         return llama_decode(m, c, tokens[0], pos, logits);
     LLAMA_TRY(h->ops->get_rows(h, &m->tok_embd, tokens, n, c->x));
@@ -138,15 +141,4 @@ int llama_forward(void *model, void *kv, const int32_t *tokens, int n, int pos,
     LLAMA_TRY(h->ops->rms_norm(h, c->x + (size_t)first * d, m->output_norm.data,
                                c->xb + (size_t)first * d, count, d, m->hp.rms_eps));
     return llama_project(m, c, first, count, logits);
-}
-
-/* wp_plugin.forward_greedy (ABI 1.2): forward of one token whose logits stay on the backend;
- * only the greedy id comes back. */
-int llama_forward_greedy(void *model, void *kv, int32_t token, int pos, int32_t *next_token)
-{
-    llama_model *m = model;
-    llama_kv *c = kv;
-    LLAMA_TRY(llama_check_handles(m, c));
-    LLAMA_TRY(llama_check_args(m, c, &token, 1, pos, next_token));
-    return llama_decode_greedy(m, c, token, pos, next_token);
 }

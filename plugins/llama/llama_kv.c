@@ -16,10 +16,9 @@ typedef struct llama_kv_plan {
     uint64_t attn_work_bytes; /* attention_decode's work buffer */
 } llama_kv_plan;
 
-/* Bytes of the decode step's token/position buffer (two int32, padded for alignment). */
+/* Bytes of the decode step's token/position buffer (two int32, padded for alignment); a
+ * greedy step's argmax writes its id into the token slot (llama_greedy.c). */
 #define LLAMA_STEP_BYTES 64
-/* Bytes of the greedy id buffer (one int32, padded likewise). */
-#define LLAMA_GREEDY_BYTES 64
 
 static int llama_kv_plan_for(const llama_model *m, uint32_t n_ctx, llama_kv_plan *p)
 {
@@ -62,7 +61,7 @@ int llama_kv_size(void *model, uint32_t n_ctx, uint64_t *bytes)
         return rc;
     *bytes = 2 * (uint64_t)m->hp.n_layer * p.cache_bytes + 3 * p.embd_bytes +
              2 * p.q_bytes + 2 * p.kvrow_bytes + 2 * p.ff_bytes + p.logits_bytes +
-             LLAMA_STEP_BYTES + LLAMA_GREEDY_BYTES + p.attn_work_bytes;
+             LLAMA_STEP_BYTES + p.attn_work_bytes;
     return CUDA_SUCCESS;
 }
 
@@ -73,7 +72,8 @@ static void llama_free_opt(const wp_host *h, void *ptr)
         h->free(h, ptr);
 }
 
-/* Free everything a (possibly partly built) cache holds. */
+/* Free everything a (possibly partly built) cache holds, once its outstanding greedy steps
+ * are done (a failed wait is logged: a broken context runs nothing any more). */
 void llama_kv_free(void *model, void *kv)
 {
     llama_model *m = model;
@@ -81,9 +81,10 @@ void llama_kv_free(void *model, void *kv)
     if (!m || !c)
         return;
     const wp_host *h = m->host;
+    if (llama_greedy_drop(m, c) != CUDA_SUCCESS)
+        h->log(h, WP_LOG_WARN, "llama: freeing a KV cache whose greedy steps failed");
     h->ops->graph_free(h, c->graph);
     llama_free_opt(h, c->step);
-    llama_free_opt(h, c->greedy);
     llama_free_opt(h, c->attn_work);
     for (uint32_t il = 0; il < m->hp.n_layer; il++) {
         if (c->k_cache)
@@ -125,6 +126,7 @@ int llama_kv_create(void *model, uint32_t n_ctx, void **kv_out)
     if (!c)
         return h->set_error(h, CUDA_ERROR_OUT_OF_MEMORY, "llama: kv cache record");
     c->n_ctx = n_ctx;
+    c->chain_pos = -1;
     c->max_batch = p.rows;
     c->logits_rows = p.logits_rows;
     c->k_cache = calloc(m->hp.n_layer, sizeof(float *));
@@ -159,9 +161,6 @@ int llama_kv_create(void *model, uint32_t n_ctx, void **kv_out)
     c->step = h->alloc(h, LLAMA_STEP_BYTES, WP_MEM_SCRATCH, "llama decode step");
     if (!c->step)
         goto oom;
-    c->greedy = h->alloc(h, LLAMA_GREEDY_BYTES, WP_MEM_SCRATCH, "llama greedy id");
-    if (!c->greedy)
-        goto oom;
     if (p.attn_work_bytes) {
         c->attn_work = h->alloc(h, p.attn_work_bytes, WP_MEM_SCRATCH, "llama attention work");
         if (!c->attn_work)
@@ -191,13 +190,17 @@ oom:
     return CUDA_ERROR_OUT_OF_MEMORY;
 }
 
-/* Nothing to forget: every forward names its positions (host argument or c->step) and
- * attention reads only the cache rows before them; the decode graph depends on the cache's
- * buffers, not on what is in them; and the split attention's work area resets its tickets
- * at the end of every step that ran to completion (a job whose step failed is never reused:
- * see wp_plugin.kv_reset's caller, runtime/session/job_spare.c). So a used cache serves a new
- * sequence from pos 0 as it is, graph included. */
+/* Greedy steps still outstanding (queued ahead and never collected) are waited for and
+ * dropped, so none runs into the next sequence; a failed wait fails the reset (the runtime
+ * then frees the cache). Nothing else to forget: every forward names its positions (host
+ * argument or c->step) and attention reads only the cache rows before them; the decode
+ * graph depends on the cache's buffers, not on what is in them; and the split attention's
+ * work area resets its tickets at the end of every step that ran to completion (a job whose
+ * step failed is never reused: see wp_plugin.kv_reset's caller, runtime/session/
+ * job_spare.c). So a used cache serves a new sequence from pos 0 as it is, graph included. */
 int llama_kv_reset(void *model, void *kv)
 {
-    return model && kv ? CUDA_SUCCESS : CUDA_ERROR_INVALID_PARAMETER;
+    if (!model || !kv)
+        return CUDA_ERROR_INVALID_PARAMETER;
+    return llama_greedy_drop(model, kv);
 }

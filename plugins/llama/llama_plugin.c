@@ -46,6 +46,9 @@ static const wp_plugin llama_plugin_descriptor = {
     /* ABI 1.2 */
     llama_forward_greedy,
     llama_kv_reset,
+    /* ABI 1.3 */
+    llama_greedy_queue,
+    llama_greedy_collect,
 };
 
 WORKER_PLUGIN_DEFINE(llama_plugin_descriptor)

@@ -20,6 +20,7 @@
 #include "core/wrk_context.h"
 #include "core/wrk_error.h"
 #include "core/wrk_log.h"
+#include "ops/ops.h"
 
 #define NO_DEVICE_HINT "; use --device host (device = host in the ini) for the slow " \
                        "reference backend"
@@ -175,6 +176,8 @@ void wrk_device_close(CudaContext *ctx)
     }
     if (ctx->cublas) cublasDestroy((cublasHandle_t)ctx->cublas);
     if (ctx->stream) cudaStreamDestroy((cudaStream_t)ctx->stream);
+    /* the kernel library's readback slots of this device (its plugins finished theirs) */
+    if (ctx->device >= 0) wrk_ops_cuda_release(ctx->device);
     cudaGetLastError();
 #endif
     ctx->cublas = NULL;
@@ -229,6 +232,23 @@ int wrk_device_mem_info(CudaContext *ctx, uint64_t *free_b, uint64_t *total_b)
 #endif
 }
 
+/* Page-locked when the driver gives it, else pageable (and said so at debug level). */
+void *wrk_pinned_buffer_alloc(size_t bytes, int *pinned)
+{
+    *pinned = 0;
+#ifdef HAVE_CUDA
+    void *p = NULL;
+    if (cudaMallocHost(&p, bytes ? bytes : 1) == cudaSuccess) {
+        *pinned = 1;
+        return p;
+    }
+    (void)cudaGetLastError();
+    wrk_log(WRK_LOG_DEBUG, "device", "pinned host buffer of %zu bytes refused: pageable",
+            bytes);
+#endif
+    return malloc(bytes ? bytes : 1);
+}
+
 /* Page-locked on CUDA, so the per-token logits copy is one DMA at full PCIe speed instead
  * of a staged copy; plain malloc on the host backend, or when pinned memory is refused. */
 void *wrk_host_buffer_alloc(CudaContext *ctx, size_t bytes, int *pinned)
@@ -236,12 +256,8 @@ void *wrk_host_buffer_alloc(CudaContext *ctx, size_t bytes, int *pinned)
     *pinned = 0;
 #ifdef HAVE_CUDA
     if (ctx && ctx->backend == WP_BACKEND_CUDA) {
-        void *p = NULL;
-        if (cudaSetDevice(ctx->device) == cudaSuccess &&
-            cudaMallocHost(&p, bytes ? bytes : 1) == cudaSuccess) {
-            *pinned = 1;
-            return p;
-        }
+        if (cudaSetDevice(ctx->device) == cudaSuccess)
+            return wrk_pinned_buffer_alloc(bytes, pinned);
         (void)cudaGetLastError();
         wrk_log(WRK_LOG_DEBUG, "device", "pinned host buffer of %zu bytes refused: pageable",
                 bytes);

@@ -76,6 +76,9 @@ int wrk_device_mem_info(CudaContext *ctx, uint64_t *free_b, uint64_t *total_b);
 /** A host buffer the device copies into fast: page-locked on CUDA (*pinned = 1), else
  *  malloc (*pinned = 0). NULL when out of memory. Free with wrk_host_buffer_free. */
 void *wrk_host_buffer_alloc(CudaContext *ctx, size_t bytes, int *pinned);
+/** The same for the current CUDA device, without a context (the kernel library's readback
+ *  pool): page-locked in a CUDA build when the driver gives it, else malloc. */
+void *wrk_pinned_buffer_alloc(size_t bytes, int *pinned);
 void wrk_host_buffer_free(void *p, int pinned);
 
 #ifdef __cplusplus

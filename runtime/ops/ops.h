@@ -16,6 +16,10 @@ const wp_ops *wrk_ops_host(void);
 /** The CUDA kernels (device memory, host->stream, host->cublas); NULL when built without
  *  CUDA. */
 const wp_ops *wrk_ops_cuda(void);
+/** Free what the CUDA set keeps per device across calls (the idle slots of the readback
+ *  pool, readback.cu) once a context of device is closed; slots still handed out stay until
+ *  they are finished. A no-op without CUDA. */
+void wrk_ops_cuda_release(int device);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@ runtime_libwrk_la_SOURCES += runtime/ops/cuda/cuda_common.cuh runtime/ops/cuda/c
 	runtime/ops/cuda/matmul_gemm.cu runtime/ops/cuda/graph.cu runtime/ops/cuda/dequant.cu \
 	runtime/ops/cuda/get_rows.cu runtime/ops/cuda/attention.cu \
 	runtime/ops/cuda/attention_gemm.cu runtime/ops/cuda/attention_decode.cu \
-	runtime/ops/cuda/argmax.cu
+	runtime/ops/cuda/argmax.cu runtime/ops/cuda/readback.cu
 # nvcc runs without dependency tracking: name the kernel headers so an edit rebuilds.
 wrk_ops_cuda_deps = $(srcdir)/runtime/ops/cuda/cuda_common.cuh \
 	$(srcdir)/runtime/ops/cuda/cublas_common.cuh \
@@ -20,7 +20,7 @@ runtime/ops/cuda/cuda_ops.lo runtime/ops/cuda/matmul.lo runtime/ops/cuda/matmul_
 runtime/ops/cuda/matmul_gemm.lo \
 runtime/ops/cuda/graph.lo runtime/ops/cuda/dequant.lo runtime/ops/cuda/get_rows.lo runtime/ops/cuda/attention.lo \
 runtime/ops/cuda/attention_gemm.lo runtime/ops/cuda/attention_decode.lo \
-runtime/ops/cuda/argmax.lo: $(wrk_ops_cuda_deps)
+runtime/ops/cuda/argmax.lo runtime/ops/cuda/readback.lo: $(wrk_ops_cuda_deps)
 # nvcc's host stubs of kernel launches use C++ static-local guards (__cxa_guard_*), so every
 # link of libwrk with CUDA kernels needs libstdc++ (programs are linked by the C driver).
 runtime_libwrk_la_LIBADD += -lstdc++

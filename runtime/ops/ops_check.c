@@ -198,3 +198,28 @@ int wrk_ops_check_argmax(const float *x, int n, const int32_t *out)
                          !x ? "x" : "out");
     return 0;
 }
+
+int wrk_ops_check_readback_start(const void *src, size_t n, void **pending)
+{
+    if (pending)
+        *pending = NULL;
+    if (!src || !pending)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "readback_start: NULL %s",
+                         !src ? "src" : "pending");
+    if (n > WP_READBACK_MAX_BYTES)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "readback_start: %zu bytes, at most %d (a readback is for small "
+                         "results such as a token id; use to_host for more)", n,
+                         WP_READBACK_MAX_BYTES);
+    return 0;
+}
+
+int wrk_ops_check_readback_finish(const void *pending, size_t n)
+{
+    if (!pending)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "readback_finish: NULL pending");
+    if (n > WP_READBACK_MAX_BYTES)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "readback_finish: %zu bytes, at most %d", n, WP_READBACK_MAX_BYTES);
+    return 0;
+}

@@ -59,6 +59,14 @@ int wrk_ops_check_rms_norm(const float *x, const float *weight, const float *out
 /** Check an argmax: x and out non-NULL, n >= 1 (an empty array has no largest value). */
 int wrk_ops_check_argmax(const float *x, int n, const int32_t *out);
 
+/** Check a readback_start: src and pending non-NULL, n <= WP_READBACK_MAX_BYTES; *pending
+ *  is set to NULL first whenever pending is non-NULL, so a refused call leaves no handle. */
+int wrk_ops_check_readback_start(const void *src, size_t n, void **pending);
+
+/** Check a readback_finish: pending non-NULL, n <= WP_READBACK_MAX_BYTES (dst may be NULL:
+ *  the bytes are discarded). */
+int wrk_ops_check_readback_finish(const void *pending, size_t n);
+
 /** Bytes of one row of a weight tensor (ne[0] elements of its type). */
 uint64_t wrk_ops_row_bytes(const wp_tensor *w);
 

@@ -182,6 +182,14 @@ int wrk_plugin_check_descriptor(const wp_plugin *p, const char *module_path)
                          "plugin '%s' (%s): ABI %u.%u, runtime ABI %d.%d: serves no backend",
                          name, path, p->abi_major, p->abi_minor, WORKER_PLUGIN_ABI_MAJOR,
                          WORKER_PLUGIN_ABI_MINOR);
+    /* the pipelined greedy pair (ABI 1.3) is one feature: half of it is a plugin bug */
+    if (WRK_PLUGIN_HAS(p, greedy_queue) != WRK_PLUGIN_HAS(p, greedy_collect))
+        return wrk_error(CUDA_ERROR_MODEL_LOAD_FAILED,
+                         "plugin '%s' (%s): ABI %u.%u, runtime ABI %d.%d: greedy_queue and "
+                         "greedy_collect come together; it sets only %s", name, path,
+                         p->abi_major, p->abi_minor, WORKER_PLUGIN_ABI_MAJOR,
+                         WORKER_PLUGIN_ABI_MINOR,
+                         WRK_PLUGIN_HAS(p, greedy_queue) ? "greedy_queue" : "greedy_collect");
     return 0;
 }
 

@@ -14,6 +14,8 @@
  * with the sampler's own argmax rule and returns 4 bytes instead of vocab_size logits. The
  * prompt's last logits still come from prefill and are sampled here; the sampler sees every
  * id through accept() either way. WORKER_DEVICE_GREEDY=0 turns this off (per job).
+ * A plugin with greedy_queue/greedy_collect (ABI 1.3) runs those steps one ahead of the
+ * host instead (session/greedy_pipe.h; WORKER_GREEDY_PIPELINE=0 turns that off).
  */
 #include <math.h>
 #include <stddef.h>
@@ -26,6 +28,7 @@
 #include "core/wrk_error.h"
 #include "core/wrk_log.h"
 #include "plugin/registry.h"
+#include "session/greedy_pipe.h"
 #include "session/job_spare.h"
 #include "session/session.h"
 #include "text/tokenizer.h"
@@ -91,8 +94,12 @@ static int validate(const CudaModel *model, const char *prompt, const WorkerSamp
 static void job_free(InferenceResult *r)
 {
     if (!r) return;
+    /* a step queued ahead and not needed (end of generation, stop sequence, a job freed
+     * early) is done with before its cache goes to the next job or is freed */
+    if (r->kv && r->n_queued > 0 && wrk_pipe_drain(r) != 0)
+        r->kv_tainted = 1;
     if (r->kv) {
-        if (r->started && !r->failed)
+        if (r->started && !r->failed && !r->kv_tainted)
             wrk_spare_kv_give(r->model, r->kv, r->kv_n_ctx);
         else
             r->model->plugin->kv_free(r->model->plugin_model, r->kv);
@@ -104,6 +111,7 @@ static void job_free(InferenceResult *r)
         wrk_spare_logits_give(r->model, r->logits, (size_t)r->n_vocab * sizeof *r->logits,
                               r->logits_pinned);
     free(r->pending);
+    free(r->ahead_detail);
     free(r);
 }
 
@@ -219,6 +227,7 @@ WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char 
     r->sampler = wrk_sampler_new(&sp, r->n_vocab);
     if (!r->sampler) { rc = wrk_error(CUDA_ERROR_OUT_OF_MEMORY, "sampler: out of memory"); goto fail; }
     r->device_greedy = use_device_greedy(model, r->sampler);
+    r->pipelined = wrk_pipe_wanted(model, r->device_greedy);
     for (int i = 0; i < r->n_prompt; i++) wrk_sampler_accept(r->sampler, r->prompt[i]);
     if ((rc = prefill(r)) != 0) goto fail;
     r->started = 1;
@@ -249,13 +258,16 @@ WRK_API InferenceResult *cuda_inference_start(CudaModel *model, const char *prom
     return worker_inference_start_ex(model, prompt, &p, error_code);
 }
 
-/* Feed id back at r->pos: forward_greedy leaves the next id in r->next_id, forward the
- * logits in r->logits. Returns 0 or the error of the forward pass. */
+/* Feed id back at r->pos: forward_greedy (or the pipeline's greedy_collect) leaves the next
+ * id in r->next_id, forward the logits in r->logits. Returns 0 or the error of the forward
+ * pass. */
 static int decode(InferenceResult *r, int32_t id)
 {
     const wp_plugin *pl = r->model->plugin;
     int rc;
-    if (r->device_greedy)
+    if (r->pipelined)
+        rc = wrk_pipe_decode(r, id);
+    else if (r->device_greedy)
         rc = pl->forward_greedy(r->model->plugin_model, r->kv, id, r->pos, &r->next_id);
     else
         rc = pl->forward(r->model->plugin_model, r->kv, &id, 1, r->pos, r->logits, 0);
@@ -266,8 +278,9 @@ static int decode(InferenceResult *r, int32_t id)
     /* the id indexes the tokenizer's tables next: never trust it unchecked */
     if (r->device_greedy && (r->next_id < 0 || (uint32_t)r->next_id >= r->n_vocab))
         return wrk_error(CUDA_ERROR_INFERENCE_FAILED,
-                         "decode at position %d: forward_greedy chose id %d outside the "
-                         "vocabulary of %u", r->pos, r->next_id, r->n_vocab);
+                         "decode at position %d: %s chose id %d outside the vocabulary of %u",
+                         r->pos, r->pipelined ? "greedy_collect" : "forward_greedy",
+                         r->next_id, r->n_vocab);
     r->has_next_id = r->device_greedy;
     r->pos++;
     return 0;

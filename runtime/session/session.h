@@ -43,6 +43,16 @@ struct InferenceResult {
     int has_next_id;           /* next_id, not logits, holds the next token */
     int32_t next_id;           /* the id forward_greedy chose */
     int n_device_greedy;       /* tokens that came from forward_greedy (tests, debugging) */
+    /* the same one step ahead (wp_plugin.greedy_queue/greedy_collect, ABI 1.3;
+     * session/greedy_pipe.h) */
+    int pipelined;             /* decode steps go through greedy_queue/greedy_collect */
+    int n_queued;              /* steps queued on the cache and not collected (0..2) */
+    int queued_pos;            /* position of the last step queued */
+    int ahead_failed;          /* the code of a step queued ahead that failed (0: none) */
+    char *ahead_detail;        /* its detail, reported if the job comes to need the step */
+    int n_ahead;               /* steps queued ahead of need (tests, debugging) */
+    int n_dropped;             /* of them, collected and discarded at the job's end */
+    int kv_tainted;            /* the cache may hold a half-queued step: never reuse it */
 };
 
 #ifdef __cplusplus

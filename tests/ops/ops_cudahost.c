@@ -176,6 +176,7 @@ void tu_cuda_host_fini(wp_host *host)
     if (host->stream)
         cudaStreamDestroy((cudaStream_t)host->stream);
     host->cublas = host->stream = NULL;
+    wrk_ops_cuda_release(0);   /* the readback pool, as a context's close does */
 }
 
 void *tu_dalloc(size_t bytes)

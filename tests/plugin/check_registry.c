@@ -67,7 +67,7 @@ END_TEST
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
-/* "1.1": the runtime's plugin ABI as the registry prints it */
+/* "1.3": the runtime's plugin ABI as the registry prints it */
 #define RUNTIME_ABI STR(WORKER_PLUGIN_ABI_MAJOR) "." STR(WORKER_PLUGIN_ABI_MINOR)
 
 /* Each bad module alone: nothing accepted, the reason in the log, lookups fail cleanly. */
@@ -125,6 +125,25 @@ START_TEST(non_plugin_files_refused_registry_stays_usable)
 }
 END_TEST
 
+/* An ABI 1.2 module (its descriptor ends before greedy_queue) is accepted; the 1.3 members
+ * read as absent. */
+START_TEST(older_minor_accepted)
+{
+    const char *n[] = {"minor2"};
+    char *log = NULL;
+    wrk_plugin_registry *r = open_only(join(1, n), NULL, NULL, &log);
+    ck_assert_msg(wrk_plugins_count(r) == 1, "log:\n%s", log);
+    const wp_plugin *p = wrk_plugins_get(r, 0);
+    ck_assert_str_eq(p->name, "minor2");
+    ck_assert_uint_eq(p->abi_minor, 2);
+    ck_assert_uint_eq(p->struct_size, offsetof(wp_plugin, greedy_queue));
+    ck_assert(!WRK_PLUGIN_HAS(p, greedy_queue) && !WRK_PLUGIN_HAS(p, greedy_collect));
+    ck_assert_ptr_nonnull(strstr(log, "(ABI 1.2)"));
+    free(log);
+    wrk_plugins_close(r);
+}
+END_TEST
+
 START_TEST(ltx_prefixed_entry)
 {
     const char *n[] = {"ltx"};
@@ -134,6 +153,16 @@ START_TEST(ltx_prefixed_entry)
     wrk_plugins_close(r);
 }
 END_TEST
+
+/* Stands in for a plugin's greedy_queue (never called). */
+static int fake_greedy_queue(void *model, void *kv, int32_t token, int pos)
+{
+    (void)model;
+    (void)kv;
+    (void)token;
+    (void)pos;
+    return 0;
+}
 
 START_TEST(descriptor_check_names_both_versions)
 {
@@ -172,6 +201,19 @@ START_TEST(descriptor_check_names_both_versions)
     bad = d;
     bad.backends = 0;
     ck_assert_int_eq(wrk_plugin_check_descriptor(&bad, "/p/x.so"), CUDA_ERROR_MODEL_LOAD_FAILED);
+    /* every minor up to ours is accepted, the next one refused */
+    for (unsigned minor = 0; minor <= WORKER_PLUGIN_ABI_MINOR + 1; minor++) {
+        bad = d;
+        bad.abi_minor = minor;
+        ck_assert_int_eq(wrk_plugin_check_descriptor(&bad, "/p/x.so"),
+                         minor <= WORKER_PLUGIN_ABI_MINOR ? 0 : CUDA_ERROR_MODEL_LOAD_FAILED);
+    }
+    ck_assert_ptr_nonnull(strstr(wrk_error_detail(), "plugin needs a newer runtime"));
+    /* half of the pipelined greedy pair (ABI 1.3) */
+    bad = d;
+    bad.greedy_queue = fake_greedy_queue;
+    ck_assert_int_eq(wrk_plugin_check_descriptor(&bad, "/p/x.so"), CUDA_ERROR_MODEL_LOAD_FAILED);
+    ck_assert_ptr_nonnull(strstr(wrk_error_detail(), "greedy_queue and greedy_collect"));
     /* A larger descriptor of a future minor... of our own minor is fine. */
     bad = d;
     bad.struct_size = sizeof(wp_plugin) + 64;
@@ -325,6 +367,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, good_plugin_loads);
     tcase_add_loop_test(tc, bad_module_refused, 0, (int)(sizeof rejected / sizeof *rejected));
     tcase_add_test(tc, non_plugin_files_refused_registry_stays_usable);
+    tcase_add_test(tc, older_minor_accepted);
     tcase_add_test(tc, ltx_prefixed_entry);
     tcase_add_test(tc, descriptor_check_names_both_versions);
     tcase_add_test(tc, duplicates_first_found_and_prefer);

@@ -1,10 +1,12 @@
 /*
  * cuda_ops.cu - the CUDA kernel set's element-wise ops (add, rms_norm), copies, synchronize,
  * and the wp_ops table gathering them with matmul.cu, get_rows.cu, attention.cu,
- * attention_decode.cu, graph.cu and argmax.cu.
+ * attention_decode.cu, graph.cu, argmax.cu and readback.cu.
  * All work is queued on (cudaStream_t)host->stream.
  */
 #include "config.h"
+
+#include <string.h>
 
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
@@ -157,15 +159,39 @@ static int cuda_to_host(const wp_host *host, void *dst, const void *src, size_t 
     return rc;
 }
 
-/* Host -> device, ordered on the stream. src is pageable memory in general, from which the
- * CUDA runtime stages the bytes before this returns, so the caller may reuse src at once. */
+/* Up to SMALL_COPY_WORDS 4-byte words carried to the device as a kernel argument. */
+#define SMALL_COPY_WORDS 16
+struct SmallWords {
+    uint32_t w[SMALL_COPY_WORDS];
+};
+
+__global__ void small_copy_kernel(uint32_t *dst, SmallWords v, int n_words)
+{
+    if ((int)threadIdx.x < n_words)
+        dst[threadIdx.x] = v.w[threadIdx.x];
+}
+
+/* Host -> device, ordered on the stream; the caller may reuse src at once. src is pageable
+ * memory in general, and a copy from pageable memory may wait for the stream to drain
+ * before it stages the bytes (CUDA's "API synchronization behavior"): the host would then
+ * wait for the queued work, as the pipelined greedy decode must not (a decode step's
+ * position is 4 bytes). So copies of up to 64 bytes in whole words to an aligned dst travel
+ * as the argument of a one-thread-per-word kernel instead, which never waits; larger ones
+ * go through cudaMemcpyAsync. */
 static int cuda_from_host(const wp_host *host, void *dst, const void *src, size_t n)
 {
     if (n == 0)
         return 0;
     if (!dst || !src)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "from_host: NULL buffer");
-    return wrk_cuda_check(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, wrk_stream(host)),
+    const cudaStream_t st = wrk_stream(host);
+    if (n <= sizeof(SmallWords) && n % 4 == 0 && ((uintptr_t)dst & 3u) == 0) {
+        SmallWords v;
+        memcpy(v.w, src, n);
+        small_copy_kernel<<<1, SMALL_COPY_WORDS, 0, st>>>((uint32_t *)dst, v, (int)(n / 4));
+        return wrk_cuda_launch_check("from_host (small copy)");
+    }
+    return wrk_cuda_check(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, st),
                           "from_host: cudaMemcpyAsync");
 }
 
@@ -187,6 +213,8 @@ static const wp_ops cuda_ops = {
     wrk_cuda_graph_begin, wrk_cuda_graph_end, wrk_cuda_graph_launch, wrk_cuda_graph_free,
     /* ABI 1.2 */
     wrk_cuda_argmax,
+    /* ABI 1.3 */
+    wrk_cuda_readback_start, wrk_cuda_readback_finish,
 };
 
 extern "C" const wp_ops *wrk_ops_cuda(void)

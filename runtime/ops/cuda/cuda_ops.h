@@ -86,6 +86,10 @@ int wrk_cuda_attention(const wp_host *host, const wp_attention_params *p, const 
                        float *out);
 /* argmax.cu: the greedy choice over the logits (wp_ops.argmax, ABI 1.2). */
 int wrk_cuda_argmax(const wp_host *host, const float *x, int n, int32_t *out);
+/* readback.cu: small copies to the host waited for on their own (ABI 1.3); the pool of
+ * pinned slots and events is freed by wrk_ops_cuda_release (ops/ops.h). */
+int wrk_cuda_readback_start(const wp_host *host, const void *src, size_t n, void **pending);
+int wrk_cuda_readback_finish(const wp_host *host, void *pending, void *dst, size_t n);
 /* attention_gemm.cu: prefill attention through cuBLAS. */
 /** New tokens from which wrk_cuda_attention takes the cuBLAS path. */
 #define WRK_ATTN_GEMM_MIN_TOKENS 16

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/wrk_error.h"
@@ -65,6 +66,46 @@ static int host_from_host(const wp_host *host, void *dst, const void *src, size_
 {
     (void)host;
     return host_copy(dst, src, n, "from_host");
+}
+
+/* A readback of the host set: the ops before it have already run (nothing is queued
+ * here), so the bytes are copied at start into a small heap slot, which finish copies out
+ * and frees. n is kept to check finish's. */
+typedef struct host_readback {
+    size_t n;
+    unsigned char bytes[WP_READBACK_MAX_BYTES];
+} host_readback;
+
+static int host_readback_start(const wp_host *host, const void *src, size_t n, void **pending)
+{
+    (void)host;
+    int rc = wrk_ops_check_readback_start(src, n, pending);
+    if (rc)
+        return rc;
+    host_readback *rb = malloc(sizeof *rb);
+    if (!rb)
+        return wrk_error(CUDA_ERROR_OUT_OF_MEMORY, "readback_start: out of host memory");
+    rb->n = n;
+    memcpy(rb->bytes, src, n);
+    *pending = rb;
+    return 0;
+}
+
+static int host_readback_finish(const wp_host *host, void *pending, void *dst, size_t n)
+{
+    (void)host;
+    host_readback *rb = pending;
+    int rc = wrk_ops_check_readback_finish(pending, n);
+    if (!rb)
+        return rc;
+    if (!rc && n != rb->n)
+        rc = wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                       "readback_finish: %zu bytes asked for, the readback copied %zu", n,
+                       rb->n);
+    if (!rc && dst)
+        memcpy(dst, rb->bytes, n);
+    free(rb);   /* released whatever the outcome (the contract) */
+    return rc;
 }
 
 /* Host kernels run synchronously: nothing is ever queued. */
@@ -135,6 +176,8 @@ static const wp_ops host_ops = {
     host_graph_begin, host_graph_end, host_graph_launch, host_graph_free,
     /* ABI 1.2 */
     host_argmax,
+    /* ABI 1.3 */
+    host_readback_start, host_readback_finish,
 };
 
 const wp_ops *wrk_ops_host(void)

@@ -132,6 +132,8 @@ static const wp_plugin toy2_plugin = {
     toy2_kv_size, toy2_kv_create, toy2_kv_free, toy2_forward,
     NULL,   /* forward_greedy (ABI 1.2): optional */
     NULL,   /* kv_reset (ABI 1.2): optional; NULL: caches are not reused between jobs */
+    NULL,   /* greedy_queue (ABI 1.3): optional, with greedy_collect */
+    NULL,   /* greedy_collect (ABI 1.3) */
 };
 
 WORKER_PLUGIN_DEFINE(toy2_plugin)

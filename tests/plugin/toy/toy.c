@@ -10,6 +10,7 @@
  * Variants (macros):
  *   TOY_NAME "toy"         descriptor name          TOY_SCALE 1.0f   logits multiplier
  *   TOY_ABI_MAJOR/MINOR    versions it claims       TOY_SMALL        descriptor one member short
+ *   TOY_STRUCT_SIZE        the descriptor's size as an older minor built it
  *   TOY_FAIL_LOAD          load allocates (tensor + scratch) then fails, freeing its own
  *   TOY_NO_ENTRY           exports no entry symbol  TOY_LTX          entry only as
  *                                                                    <module>_LTX_worker_plugin_entry
@@ -175,6 +176,8 @@ static const wp_plugin toy_plugin = {
     toy_forward,
     NULL, /* forward_greedy (ABI 1.2) */
     NULL, /* kv_reset (ABI 1.2) */
+    NULL, /* greedy_queue (ABI 1.3) */
+    NULL, /* greedy_collect (ABI 1.3) */
 };
 
 #if defined(TOY_NO_ENTRY)
