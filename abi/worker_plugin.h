@@ -299,7 +299,19 @@ struct wp_host {
      *  the next call, so valid only for work queued before the next scratch call. Plugins
      *  allocate their own buffers with alloc. NULL with a detail when out of memory. */
     void *(*scratch)(const wp_host *host, size_t bytes);
+
+    /* --- ABI 1.3 and later. Check host->struct_size before reading. --- */
+    /** How the shared kernel library launches on this context (WP_LAUNCH_*; 0 on the host
+     *  backend). With WP_LAUNCH_PDL its kernels use programmatic dependent launch (sm_90):
+     *  each may start while the kernel before it runs, and waits (griddepcontrol.wait)
+     *  before it reads what an earlier kernel writes. A plugin kernel queued between two of
+     *  them should be launched the same way (and wait likewise), or the kernel after it
+     *  cannot start early. */
+    uint32_t launch_flags;
 };
+
+/** wp_host.launch_flags: kernels use programmatic dependent launch (ABI 1.3). */
+#define WP_LAUNCH_PDL (1u << 0)
 
 /* ---------------------------------------------------------------------------------------
  * The plugin descriptor (the plugin's side)

@@ -8,8 +8,7 @@
  *   (a, b) -> (a cos theta - b sin theta, a sin theta + b cos theta)
  * Build: part of plugins/llama.la when configured with CUDA; test: tests/llama/llama_cuda.
  */
-#include <cstdlib>
-#include <cstring>
+#include <cstddef>
 
 #include <cuda_runtime.h>
 
@@ -108,24 +107,14 @@ static int llama_cuda_check(const wp_host *host, const char *what)
     return CUDA_SUCCESS;
 }
 
-/* Programmatic dependent launch for the decode step's RoPE, under the runtime's rule
- * (sm_90 and later, WORKER_CUDA_PDL not "0"): a plain launch between two PDL kernels
- * makes the attention after it wait for the whole q/k/v product to drain and for RoPE to
- * start from nothing (measured on the H100: 1B F16 decode 795 -> 800 tok/s with it). */
+/* Programmatic dependent launch for the decode step's RoPE when the runtime's kernels use
+ * it (wp_host.launch_flags, ABI 1.3): a plain launch between two PDL kernels makes the
+ * attention after it wait for the whole q/k/v product to drain and for RoPE to start from
+ * nothing (measured on the H100: 1B F16 decode 795 -> 800 tok/s with it). */
 static int llama_cuda_pdl(const wp_host *host)
 {
-    static volatile int state = -1;
-    if (state < 0) {
-        const char *env = getenv("WORKER_CUDA_PDL");
-        int major = 0;
-        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, host->device) !=
-            cudaSuccess) {
-            (void)cudaGetLastError();
-            major = 0;
-        }
-        state = !(env && strcmp(env, "0") == 0) && major >= 9;
-    }
-    return state;
+    return host->struct_size >= offsetof(wp_host, launch_flags) + sizeof host->launch_flags &&
+           (host->launch_flags & WP_LAUNCH_PDL) != 0;
 }
 
 static int llama_rope_cuda(const wp_host *host, float *x, int n, int n_heads, int head_dim,

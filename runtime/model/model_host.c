@@ -395,6 +395,7 @@ int wrk_model_host_init(CudaModel *m, wrk_model_rt *rt)
     h->tensor_load = host_tensor_load;
     h->ops = ctx->backend == WP_BACKEND_CUDA ? wrk_ops_cuda() : wrk_ops_host();
     h->scratch = host_scratch;
+    h->launch_flags = ctx->backend == WP_BACKEND_CUDA ? wrk_ops_cuda_launch_flags() : 0;
     if (!h->ops)
         return wrk_error(CUDA_ERROR_MODEL_LOAD_FAILED,
                          "no kernel library for the %s backend (built without CUDA?)",

@@ -20,6 +20,10 @@ const wp_ops *wrk_ops_cuda(void);
  *  pool, readback.cu) once a context of device is closed; slots still handed out stay until
  *  they are finished. A no-op without CUDA. */
 void wrk_ops_cuda_release(int device);
+/** wp_host.launch_flags of a CUDA context (WP_LAUNCH_PDL when the CUDA set launches with
+ *  programmatic dependent launch: compute capability >= 9, WORKER_CUDA_PDL not "0"); 0
+ *  without CUDA. */
+uint32_t wrk_ops_cuda_launch_flags(void);
 
 #ifdef __cplusplus
 }

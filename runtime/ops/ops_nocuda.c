@@ -1,6 +1,6 @@
 /*
- * ops_nocuda.c - wrk_ops_cuda() of a build without CUDA: there is no CUDA kernel set, and
- * nothing of it to release.
+ * ops_nocuda.c - wrk_ops_cuda() of a build without CUDA: there is no CUDA kernel set,
+ * nothing of it to release, and no launch flags.
  */
 #include "config.h"
 
@@ -17,5 +17,10 @@ const wp_ops *wrk_ops_cuda(void)
 void wrk_ops_cuda_release(int device)
 {
     (void)device;
+}
+
+uint32_t wrk_ops_cuda_launch_flags(void)
+{
+    return 0;
 }
 #endif

@@ -21,6 +21,7 @@
 #include "core/wrk_context.h"
 #include "core/wrk_error.h"
 #include "core/wrk_vram.h"
+#include "ops/ops.h"
 #include "plugin/registry.h"
 #include "plugin_test_util.h"
 #include "toy_fixture.h"
@@ -484,6 +485,28 @@ START_TEST(ops_scratch)
 }
 END_TEST
 
+/* host->launch_flags (ABI 1.3): 0 on the host backend; on CUDA what the kernel library
+ * launches with (WP_LAUNCH_PDL where it uses programmatic dependent launch), no other bit. */
+START_TEST(host_launch_flags)
+{
+    toy_fixture f;
+    int ec = -1;
+    toy_fixture_init(&f);
+    write_fixture(&f, NULL);
+    CudaModel *m = cuda_load_model(ctx, gguf, NULL, &ec);
+    ck_assert_msg(m != NULL, "load: %d %s", ec, worker_last_error_detail());
+    const wp_host *h = &m->host;
+    ck_assert_uint_ge(h->struct_size, offsetof(wp_host, launch_flags) + sizeof h->launch_flags);
+#ifdef TEST_CUDA
+    ck_assert_uint_eq(h->launch_flags, wrk_ops_cuda_launch_flags());
+    ck_assert_uint_eq(h->launch_flags & ~WP_LAUNCH_PDL, 0);
+#else
+    ck_assert_uint_eq(h->launch_flags, 0);
+#endif
+    cuda_unload_model(m);
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model-" DEVICE);
@@ -504,6 +527,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, null_arguments);
     tcase_add_test(tc, cycles_do_not_leak);
     tcase_add_test(tc, ops_scratch);
+    tcase_add_test(tc, host_launch_flags);
     suite_add_tcase(s, tc);
     return s;
 }

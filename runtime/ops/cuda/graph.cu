@@ -17,6 +17,7 @@
 
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/ops.h"
 
 /* Decided once per process from the current device (a worker drives one GPU); racing first
  * calls compute the same value. */
@@ -29,6 +30,11 @@ extern "C" int wrk_pdl_enabled(void)
                 wrk_cuda_device_attr(cudaDevAttrComputeCapabilityMajor) >= 9;
     }
     return state;
+}
+
+extern "C" uint32_t wrk_ops_cuda_launch_flags(void)
+{
+    return wrk_pdl_enabled() ? WP_LAUNCH_PDL : 0u;
 }
 
 extern "C" int wrk_cuda_graph_begin(const wp_host *host)
