@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Build and test on the GPU machine in one call (device time is scarce).
-#   tools/device/gpu-check.sh [steps...]    steps: build check refs bench sanitize
+#   tools/device/gpu-check.sh [steps...]
+#     steps: build check refs diag bench bench-models profile sanitize
+#     profile: the kernels of one decode step of each of PROFILE_MODELS (default 1b-q4_k_m;
+#     made by tools/bench/make-bench-models.sh when missing), each timed alone by ncu and
+#     summed per kernel and grid (ncu_summary.py); the CSV and the table go to $OUT.
 # Needs .devdeps (../shared/tools/device-deps .devdeps) carried. Results go to $OUT.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,6 +59,20 @@ for s in $steps; do
     log bench-models
     cd $b && WORKER_PLUGIN_PATH=$b/plugins/.libs "$src/tools/bench/bench-all.sh" /tmp/bench "$out/bench" ${BENCH_MODELS:-1b-f16 1b-q8_0 1b-q4_k_m}
     tar czf "$out/bench.tgz" -C "$out" bench && rm -rf "$out/bench"
+    ;;
+  profile)
+    log profile
+    # skip the warm-up and the prefill: 4000 launches land inside the decode steps of
+    # worker-bench -p 512 -n 64 on the benchmark models; 150 is a 1B step (16 layers)
+    cd $b && for m in ${PROFILE_MODELS:-1b-q4_k_m}; do
+      [ -f /tmp/bench/bench-$m.gguf ] || "$src/tools/bench/make-bench-models.sh" /tmp/bench \
+        "${m%%-*}" "${m#*-}" >"$out/make-$m.log" 2>&1 || { echo "making $m failed"; continue; }
+      WORKER_PLUGIN_PATH=$b/plugins/.libs timeout ${PROFILE_TIMEOUT:-300} ncu --cache-control none \
+        --clock-control none --launch-skip ${PROFILE_SKIP:-4000} --launch-count ${PROFILE_COUNT:-150} \
+        --metrics gpu__time_duration.sum --csv ./tools/worker-bench -m /tmp/bench/bench-$m.gguf \
+        -p 512 -n 64 -r 1 --no-bw >"$out/ncu-$m.csv" 2>"$out/ncu-$m.err"; echo "profile $m rc=$?"
+      python3 "$src/tools/device/ncu_summary.py" "$out/ncu-$m.csv" 30 | tee "$out/ncu-$m.txt"
+    done
     ;;
   bench)
     log bench
