@@ -391,7 +391,7 @@ static void radix_sort(cand *c, cand *tmp, size_t n, bool by_weight)
 
 /* Greedy: the largest logit, lowest id on ties; NaN counts as -inf; id 0 when no logit
  * is above -inf. */
-static int32_t argmax(const float *l, uint32_t n)
+int32_t wrk_sampler_argmax(const float *l, uint32_t n)
 {
     float mx = max_logit(l, n);
     uint32_t i = 0;
@@ -601,7 +601,7 @@ int32_t wrk_sampler_sample(wrk_sampler *s, float *logits)
         }
     }
     if (greedy_temperature(p))
-        return argmax(logits, V);
+        return wrk_sampler_argmax(logits, V);
     top_p = p->top_p > 0.0f && p->top_p < 1.0f;
     min_p = p->min_p > 0.0f;
 
@@ -613,7 +613,7 @@ int32_t wrk_sampler_sample(wrk_sampler *s, float *logits)
         return sample_list(s, s->c, n, false, mx, -1.0);
     }
     mx = max_logit(logits, V);
-    if (!(mx > -INFINITY)) return argmax(logits, V);   /* nothing drawable */
+    if (!(mx > -INFINITY)) return wrk_sampler_argmax(logits, V);   /* nothing drawable */
     if (isinf(mx)) {                                   /* +inf ids share the mass */
         n = collect_ge(logits, V, mx, s->c);
         return sample_list(s, s->c, n, true, mx, (double)n);

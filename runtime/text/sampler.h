@@ -38,6 +38,11 @@ void wrk_sampler_accept(wrk_sampler *s, int32_t id);
 /** Pick the next id from logits[vocab_size] (the array may be modified). */
 int32_t wrk_sampler_sample(wrk_sampler *s, float *logits);
 
+/** The greedy choice over l[0..n): the largest value, NaN ignored, the lowest index on ties
+ *  (-0 and +0 tie), 0 when no value is above -inf. wrk_sampler_sample's rule at
+ *  temperature 0, and the host kernel set's wp_ops.argmax. */
+int32_t wrk_sampler_argmax(const float *l, uint32_t n);
+
 /** 1 when wrk_sampler_sample is the plain greedy argmax of the logits as given (temperature
  *  0, or so small that 1/T overflows, and no repetition penalty): the largest logit, NaN
  *  ignored, lowest id on ties, id 0 when no logit is above -inf (wp_ops.argmax computes

@@ -12,6 +12,7 @@
 #include "ops/host/host_ops.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
+#include "text/sampler.h"
 
 /* y[i] += x[i]. */
 static int host_add(const wp_host *host, float *y, const float *x, size_t n)
@@ -115,26 +116,15 @@ static int host_synchronize(const wp_host *host)
     return 0;
 }
 
-/* The greedy choice, with exactly the rule of the host sampler (runtime/text/sampler.c):
- * one ascending pass keeping the first value strictly above the best so far. A strict '>'
- * is false for NaN (ignored) and for ties (the lowest index stays), nothing is above an
- * initial -inf unless it is larger (so -inf is never chosen and the answer stays 0 when no
- * value is above -inf), and -0 == +0 ties like any equal pair. */
+/* The greedy choice: the host sampler's own argmax (text/sampler.h), so the host set and
+ * host sampling cannot disagree. */
 static int host_argmax(const wp_host *host, const float *x, int n, int32_t *out)
 {
     (void)host;
     int rc = wrk_ops_check_argmax(x, n, out);
     if (rc)
         return rc;
-    float best = -INFINITY;
-    int32_t at = 0;
-    for (int i = 0; i < n; i++) {
-        if (x[i] > best) {
-            best = x[i];
-            at = i;
-        }
-    }
-    out[0] = at;
+    out[0] = wrk_sampler_argmax(x, (uint32_t)n);
     return 0;
 }
 
