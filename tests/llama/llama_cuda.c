@@ -166,26 +166,15 @@ START_TEST(test_device_greedy_cuda)
 }
 END_TEST
 
-static void teardown(void)
-{
-    lt_rmtree();
-}
-
 int main(void)
 {
     if (!lt_have_gpu())
         return 77;
     Suite *s = suite_create("llama_cuda");
-    TCase *tc = tcase_create("cuda");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 600);
+    TCase *tc = lt_tcase("cuda", 600);
     tcase_add_loop_test(tc, test_gpu_matches_host, 0, N_CSPECS * N_CTYPES);
     tcase_add_loop_test(tc, test_long_prompt_and_greedy, 0, N_CSPECS);
     tcase_add_loop_test(tc, test_device_greedy_cuda, 0, N_CTYPES);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lt_run_suite(s);
 }

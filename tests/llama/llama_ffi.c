@@ -76,25 +76,14 @@ START_TEST(test_device_greedy_host)
 }
 END_TEST
 
-static void teardown(void)
-{
-    lt_rmtree();
-}
-
 int main(void)
 {
     Suite *s = suite_create("llama_ffi");
-    TCase *tc = tcase_create("ffi");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = lt_tcase("ffi", 300);
     tcase_add_test(tc, test_ffi_generate_host);
     tcase_add_test(tc, test_device_greedy_host);
     if (lt_have_gpu())
         tcase_add_test(tc, test_ffi_generate_cuda);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lt_run_suite(s);
 }

@@ -198,17 +198,10 @@ END_TEST
 START_TEST(test_reset_and_free_cuda) { check_reset_and_free("cuda:0"); }
 END_TEST
 
-static void teardown(void)
-{
-    lt_rmtree();
-}
-
 int main(void)
 {
     Suite *s = suite_create("llama_greedy");
-    TCase *tc = tcase_create("pipeline");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = lt_tcase("pipeline", 300);
     tcase_add_test(tc, test_same_ids_host);
     tcase_add_test(tc, test_limits_host);
     tcase_add_test(tc, test_reset_and_free_host);
@@ -220,9 +213,5 @@ int main(void)
         fprintf(stderr, "no CUDA device: host backend only\n");
     }
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lt_run_suite(s);
 }

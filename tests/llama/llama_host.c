@@ -272,17 +272,10 @@ START_TEST(test_param_count)
 }
 END_TEST
 
-static void teardown(void)
-{
-    lt_rmtree();
-}
-
 static Suite *llama_host_suite(void)
 {
     Suite *s = suite_create("llama_host");
-    TCase *tc = tcase_create("host");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = lt_tcase("host", 300);
     tcase_add_loop_test(tc, test_matches_oracle, 0, N_SPECS);
     tcase_add_loop_test(tc, test_prefill_equals_decode, 0, N_SPECS);
     tcase_add_test(tc, test_last_row_only);
@@ -297,9 +290,5 @@ static Suite *llama_host_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(llama_host_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lt_run_suite(llama_host_suite());
 }

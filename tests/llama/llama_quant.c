@@ -57,22 +57,11 @@ START_TEST(test_quant_equals_dequantized)
 }
 END_TEST
 
-static void teardown(void)
-{
-    lt_rmtree();
-}
-
 int main(void)
 {
     Suite *s = suite_create("llama_quant");
-    TCase *tc = tcase_create("host");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = lt_tcase("host", 300);
     tcase_add_loop_test(tc, test_quant_equals_dequantized, 0, N_QTYPES);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lt_run_suite(s);
 }

@@ -154,11 +154,8 @@ int main(void)
     else
         fprintf(stderr, "no CUDA device: host backend only\n");
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    const int status = lt_run_suite(s);
     for (int i = 0; i < n_fixtures; i++)
         free(fixtures[i]);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return status;
 }

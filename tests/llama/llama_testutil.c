@@ -447,6 +447,28 @@ void lt_rmtree(void)
     lt_dir[0] = 0;
 }
 
+static void lt_teardown(void)
+{
+    lt_rmtree();
+}
+
+TCase *lt_tcase(const char *name, int timeout_s)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, NULL, lt_teardown);
+    tcase_set_timeout(tc, timeout_s);
+    return tc;
+}
+
+int lt_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    const int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 /* ------------------------------------------------------------------ runners */
 
 CudaModel *lt_load(const char *device, const char *path, CudaContext **ctx_out)

@@ -7,6 +7,7 @@
 #ifndef LLAMA_TESTUTIL_H
 #define LLAMA_TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,13 @@ void lt_reference_forward(const lt_weights *w, const int32_t *tok, int n, float 
 const char *lt_tmpdir(void);
 const char *lt_path(const char *name);
 void lt_rmtree(void);
+
+/** A test case named name with a timeout of timeout_s seconds whose every test ends with
+ *  lt_rmtree() (the files it wrote removed). */
+TCase *lt_tcase(const char *name, int timeout_s);
+/** Run suite s (CK_NORMAL) and free it: EXIT_SUCCESS when every test passed, else
+ *  EXIT_FAILURE (main's return value). */
+int lt_run_suite(Suite *s);
 
 /** Open device ("host" or "cuda:0") and load path; asserts success. */
 CudaModel *lt_load(const char *device, const char *path, CudaContext **ctx_out);
