@@ -36,6 +36,12 @@ extern "C" {
 #define WORKER_PLUGIN_ABI_MINOR 3
 #define WORKER_PLUGIN_ENTRY_SYMBOL "worker_plugin_entry"
 
+/** 1 when the table at p (a wp_host, wp_ops or wp_plugin; type names it) as its maker
+ *  sized it (struct_size) reaches member: the only test to make before reading a member
+ *  appended after ABI 1.0, since a table built for an older minor ends before it. */
+#define WP_STRUCT_HAS(p, type, member) \
+    ((p)->struct_size >= offsetof(type, member) + sizeof((p)->member))
+
 #if defined(__GNUC__)
 #define WP_EXPORT __attribute__((visibility("default")))
 #define WP_PRINTF(f, a) __attribute__((format(printf, f, a)))

@@ -8,8 +8,6 @@
  *   (a, b) -> (a cos theta - b sin theta, a sin theta + b cos theta)
  * Build: part of plugins/llama.la when configured with CUDA; test: tests/llama/llama_cuda.
  */
-#include <cstddef>
-
 #include <cuda_runtime.h>
 
 #include "llama.h"
@@ -113,8 +111,7 @@ static int llama_cuda_check(const wp_host *host, const char *what)
  * nothing (measured on the H100: 1B F16 decode 795 -> 800 tok/s with it). */
 static int llama_cuda_pdl(const wp_host *host)
 {
-    return host->struct_size >= offsetof(wp_host, launch_flags) + sizeof host->launch_flags &&
-           (host->launch_flags & WP_LAUNCH_PDL) != 0;
+    return WP_STRUCT_HAS(host, wp_host, launch_flags) && (host->launch_flags & WP_LAUNCH_PDL) != 0;
 }
 
 static int llama_rope_cuda(const wp_host *host, float *x, int n, int n_heads, int head_dim,

@@ -261,8 +261,7 @@ int llama_load(const wp_host *host, const char *architecture, void **model_out)
     /* the fused products and the decode step are ABI 1.1 ops, the greedy steps' argmax an
      * ABI 1.2 op and their readback ABI 1.3 ops (the registry refuses this plugin under an
      * older runtime; a host table of its own must still carry them) */
-    if (host->ops->struct_size <
-        offsetof(wp_ops, readback_finish) + sizeof(host->ops->readback_finish)) {
+    if (!WP_STRUCT_HAS(host->ops, wp_ops, readback_finish)) {
         rc = host->set_error(host, CUDA_ERROR_MODEL_LOAD_FAILED,
                              "llama: the runtime's kernel library is older than ABI 1.3 "
                              "(struct_size %u)", host->ops->struct_size);

@@ -13,8 +13,6 @@
 #ifndef WRK_PLUGIN_REGISTRY_H
 #define WRK_PLUGIN_REGISTRY_H
 
-#include <stddef.h>
-
 #include "worker_plugin.h"
 
 #ifdef __cplusplus
@@ -48,9 +46,7 @@ int wrk_plugin_check_descriptor(const wp_plugin *p, const char *module_path);
  *  sets it. The runtime reads every member after forward (ABI 1.2 and later) through this,
  *  so a 1.0/1.1 descriptor, or a struct of a test that is not the registry's copy, is
  *  never read past its end. */
-#define WRK_PLUGIN_HAS(p, member)                                                          \
-    ((p)->struct_size >= offsetof(wp_plugin, member) + sizeof((p)->member) &&              \
-     (p)->member != NULL)
+#define WRK_PLUGIN_HAS(p, member) (WP_STRUCT_HAS(p, wp_plugin, member) && (p)->member != NULL)
 
 /** Count of accepted plugins; name of the i-th. */
 int wrk_plugins_count(const wrk_plugin_registry *r);

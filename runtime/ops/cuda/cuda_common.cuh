@@ -153,8 +153,7 @@ static inline void wrk_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, c
  * before the member, so the size is checked first. */
 static inline bool wrk_host_has_scratch(const wp_host *host)
 {
-    return host->struct_size >= offsetof(wp_host, scratch) + sizeof(host->scratch) &&
-           host->scratch != NULL;
+    return WP_STRUCT_HAS(host, wp_host, scratch) && host->scratch != NULL;
 }
 
 /* Sum over the 32 lanes; every lane gets the result. */
