@@ -21,7 +21,11 @@
  * Several copies of each weight are cycled so that the working set exceeds the L2 cache and
  * every call reads from HBM. Weights are random bytes: timing does not depend on the values.
  *
- * Usage: bench_gemv [repetitions=50]   (run on the device; not part of TESTS)
+ * With the argument "8b" it times the Llama-3-8B layer's decode calls instead: q/k/v
+ * (4096 + 1024 + 1024 rows), wo 4096x4096, gate/up 2 x 14336x4096, down 4096x14336 and the
+ * 128256x4096 output, for F16 (all four types with "8b all").
+ *
+ * Usage: bench_gemv [repetitions=50] [8b [all]]   (run on the device; not part of TESTS)
  */
 #include "config.h"
 
@@ -243,7 +247,7 @@ int main(int argc, char **argv)
 {
     const int reps = argc > 1 ? atoi(argv[1]) : 50;
     if (reps < 1) {
-        fprintf(stderr, "usage: bench_gemv [repetitions]\n");
+        fprintf(stderr, "usage: bench_gemv [repetitions] [8b]\n");
         return 2;
     }
     wp_host host;
@@ -259,6 +263,19 @@ int main(int argc, char **argv)
                                        {OP_GLU, 2, {8192, 8192}, 2048}};
     const int n_shapes = (int)(sizeof(shapes) / sizeof(shapes[0]));
     static const uint32_t types[] = {WP_DTYPE_F16, WP_DTYPE_Q8_0, WP_DTYPE_Q4_K, WP_DTYPE_Q6_K};
+    if (argc > 2 && strcmp(argv[2], "8b") == 0) {
+        static const bench_case layer8b[] = {{OP_MULTI, 3, {4096, 1024, 1024}, 4096},
+                                             {OP_MATMUL, 1, {4096}, 4096},
+                                             {OP_GLU, 2, {14336, 14336}, 4096},
+                                             {OP_MATMUL, 1, {4096}, 14336},
+                                             {OP_MATMUL, 1, {128256}, 4096}};
+        /* F16 only unless "all" follows */
+        const int n_types = argc > 3 && strcmp(argv[3], "all") == 0 ? 4 : 1;
+        printf("8B layer calls (n = 1), median of %d calls; %% of %.0f GB/s\n", reps, PEAK_GBS);
+        bench_decode(&host, types, n_types, layer8b, 5, reps);
+        tu_cuda_host_fini(&host);
+        return 0;
+    }
     printf("decode GEMV (out x in), median of %d calls; %% of %.0f GB/s\n", reps, PEAK_GBS);
     bench_decode(&host, types, 4, shapes, n_shapes, reps);
     printf("\n1B layer calls: matmul_multi q/k/v, matmul_glu gate/up (n = 1)\n");

@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cuda_runtime_api.h>
+
 #include "core/wrk_error.h"
 #include "gguf/quant.h"
 #include "ops/cuda/cuda_ops.h"
@@ -116,11 +118,17 @@ START_TEST(test_matmul)
     /* unaligned x, odd n; a large decode shape; and prefill sizes (cuBLAS for F32) */
     check_matmul(&r, type, ins[n_in - 1], 131, 3, 1, 0, 1);
     check_matmul(&r, type, 2048, 4099, 1, 0, 1, 0);
-    /* long rows, few of them: split-K (the block's warps share the rows), also with a row
-     * length that leaves the last round partly empty and with a part of a block */
+    /* long rows, few of them: split-K (the block's warps share the rows) for the quantized
+     * types, half-rounds (matmul.cu, gemv_pipe) for F32/F16/BF16, also with a row length that
+     * leaves the last round partly empty and with a part of a block */
     check_matmul(&r, type, 8192, 515, 1, 1, qk > 1, 0);
     check_matmul(&r, type, qk == 1 ? 5380 : 5376, 37, 1, 0, 0, 1);
     check_matmul(&r, type, 14336, 2050, 1, 0, 0, 0);
+    /* long rows in a launch of half to one wave of warps (32 per SM): half-rounds for the
+     * float types (gemv_pipe), with a partly empty last half */
+    int sms = 0;
+    ck_assert_int_eq(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), 0);
+    check_matmul(&r, type, qk == 1 ? 4104 : 4096, 24 * sms, 1, 1, 0, 0);
     check_matmul(&r, type, ins[0], 67, 100, 1, 1, 0);
     /* prefill (cuBLAS): one column past a GEMV tile, odd n and out, unaligned x */
     const int pns[] = {9, 17, 40};

@@ -143,8 +143,12 @@ __device__ __forceinline__ void gemv_item_fma(const float (*v)[T::NRUN * T::RUNL
  * KS = GEMV_WARPS (split-K): the block's warps share its R rows, each walking every
  * KS-th group of 32 items, and add their sums through shared memory - for long rows of a
  * matrix with too few rows to fill the GPU, whose warps would otherwise go through the row
- * in several dependent round trips (gemv_split_k). */
-template <class T, int NC, bool XV, bool GLU, bool PAIR, int KS = 1>
+ * in several dependent round trips (gemv_split_k).
+ * PIPE (half-rounds): the same U items per lane in flight, in two halves of U / 2, the next
+ * half requested before the current one is used, so a warp never waits with nothing in
+ * flight - for long rows in a one-wave launch, whose warps otherwise run in step
+ * (gemv_pipe). */
+template <class T, int NC, bool XV, bool GLU, bool PAIR, int KS = 1, bool PIPE = false>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
 {
@@ -202,11 +206,15 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
         for (int c = 0; c < NC; c++)
             acc[q][c] = 0.0f;
 
-    /* U items of each of the R rows per lane in flight per round */
-    typename T::Raw raw[U][R];
-    auto load_round = [&](int base) {
+    /* UH items of each of the R rows per lane per (half-)round; with PIPE the halves
+     * alternate between raw_a and raw_b */
+    constexpr int UH = PIPE ? (U / 2 > 0 ? U / 2 : 1) : U;
+    constexpr int STEP = 32 * UH * KS;
+    typedef typename T::Raw RawSet[UH][R];
+    RawSet raw_a, raw_b;
+    auto load = [&](RawSet &raw, int base) {
 #pragma unroll
-        for (int u = 0; u < U; u++) {
+        for (int u = 0; u < UH; u++) {
             const int it = base + u * 32 * KS + walker;
             if (it < n_items)
 #pragma unroll
@@ -214,19 +222,9 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
                     raw[u][q] = T::fetch(wr[q] + (size_t)(it / T::TPB) * T::BYTES, sub);
         }
     };
-    /* the weights are immutable: their first round is requested before waiting for the
-     * kernel that produces x (programmatic dependent launch, cuda_common.cuh) */
-    wrk_pdl_trigger();
-    load_round(0);
-    wrk_pdl_wait();
-
-    /* one round per iteration; unrolling the rounds would only add registers */
-#pragma unroll 1
-    for (int base = 0; base < n_items; base += 32 * U * KS) {
-        if (base > 0)
-            load_round(base);
+    auto use = [&](const RawSet &raw, int base) {
 #pragma unroll
-        for (int u = 0; u < U; u++) {
+        for (int u = 0; u < UH; u++) {
             const int it = base + u * 32 * KS + walker;
             if (it < n_items) {
                 float v[R][NV];
@@ -235,6 +233,31 @@ matmul_gemv_kernel(const GemvArgs a, const float *__restrict__ x)
                     T::dequant(raw[u][q], sub, v[q]);
                 gemv_item_fma<T, R, NC, XV>(v, x, in, (it / T::TPB) * T::QK + e_sub, acc);
             }
+        }
+    };
+    /* the weights are immutable: their first round is requested before waiting for the
+     * kernel that produces x (programmatic dependent launch, cuda_common.cuh) */
+    wrk_pdl_trigger();
+    load(raw_a, 0);
+    if constexpr (PIPE)
+        load(raw_b, STEP);
+    wrk_pdl_wait();
+
+    if constexpr (PIPE) {
+#pragma unroll 1
+        for (int base = 0; base < n_items; base += 2 * STEP) {
+            use(raw_a, base);
+            load(raw_a, base + 2 * STEP);
+            use(raw_b, base + STEP);
+            load(raw_b, base + 3 * STEP);
+        }
+    } else {
+        /* one round per iteration; unrolling the rounds would only add registers */
+#pragma unroll 1
+        for (int base = 0; base < n_items; base += STEP) {
+            if (base > 0)
+                load(raw_a, base);
+            use(raw_a, base);
         }
     }
     if constexpr (GLU) {
@@ -293,7 +316,7 @@ __global__ void matmul_glu_kernel(float *__restrict__ gate, const float *__restr
 
 
 /* Launch the NC-column kernel over n_tiles tiles from column col0, for every part of a. */
-template <class T, int NC, bool GLU, bool PAIR = false, int KS = 1>
+template <class T, int NC, bool GLU, bool PAIR = false, int KS = 1, bool PIPE = false>
 static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_tiles, bool xv,
                            int col0)
 {
@@ -307,34 +330,76 @@ static void gemv_launch_nc(cudaStream_t st, GemvArgs a, const float *x, int n_ti
     x += (size_t)col0 * a.in;
     const dim3 grid((unsigned)blocks, (unsigned)n_tiles);
     if (xv)
-        wrk_launch(matmul_gemv_kernel<T, NC, true, GLU, PAIR, KS>, grid, GEMV_WARPS * 32, st, a,
-                   x);
+        wrk_launch(matmul_gemv_kernel<T, NC, true, GLU, PAIR, KS, PIPE>, grid, GEMV_WARPS * 32,
+                   st, a, x);
     else
-        wrk_launch(matmul_gemv_kernel<T, NC, false, GLU, PAIR, KS>, grid, GEMV_WARPS * 32, st, a,
-                   x);
+        wrk_launch(matmul_gemv_kernel<T, NC, false, GLU, PAIR, KS, PIPE>, grid, GEMV_WARPS * 32,
+                   st, a, x);
 }
 
-/* Split-K for a one-column launch of `rows` output rows of a quantized type: when one warp
- * per row group would walk its rows in two or more rounds of loads and the warps would fill
- * at most half of the GPU's warp slots (32 per SM), so the rounds, not the bandwidth, set
- * the time. Measured on the H100 (bench_gemv graph, 2048x8192): Q8_0 17.1 -> 12.3 us, Q4_K
- * 14.4 -> 9.8, Q6_K 15.2 -> 12.9. Not for the float types: F16 gained 17.7 -> 16.6 us there
- * but a 1B F16 decode step took 1277 us with it against 1248 without (docs/performance.md,
- * step 12). WORKER_GEMV_SPLITK=0 turns it off (read once). */
-template <class T>
-static bool gemv_split_k(int rows, int in)
+/* A one-column launch of `rows` output rows whose warps each walk their row group in two or
+ * more rounds of loads, all warps fitting in the GPU's warp slots at once (32 per SM): one
+ * wave, so every warp starts at once and the rounds, not the bandwidth, set the time. The
+ * two remedies below are for such launches only. */
+static int gemv_warp_slots(void)
 {
-    static int state = -1; /* -1 undecided, else the warp bound (0: off) */
-    if (state < 0) {
-        const char *env = getenv("WORKER_GEMV_SPLITK");
-        state = env && strcmp(env, "0") == 0
-                    ? 0
-                    : 32 * wrk_cuda_device_attr(cudaDevAttrMultiProcessorCount);
-    }
+    static int slots = -1; /* read once; racing first calls compute the same value */
+    if (slots < 0)
+        slots = 32 * wrk_cuda_device_attr(cudaDevAttrMultiProcessorCount);
+    return slots;
+}
+
+template <class T>
+static bool gemv_long_rows_one_wave(int rows, int in)
+{
     constexpr int R = GemvShape<T, 1>::R, U = GemvShape<T, 1>::U;
     const long long items = (long long)(in / T::QK) * T::TPB;
     const long long warps = (rows + R - 1) / R;
-    return T::QK >= 32 /* the block-quantized types */ && state > 0 && items > 32LL * U && warps <= state;
+    return items > 32LL * U && warps <= gemv_warp_slots();
+}
+
+/* Off when the variable is set to 0 (read once). */
+static bool gemv_env_on(const char *name, int *state)
+{
+    if (*state < 0) {
+        const char *env = getenv(name);
+        *state = env && strcmp(env, "0") == 0 ? 0 : 1;
+    }
+    return *state > 0;
+}
+
+/* Split-K (KS = GEMV_WARPS) for the quantized types. Measured on the H100 (bench_gemv graph,
+ * 2048x8192): Q8_0 17.1 -> 12.3 us, Q4_K 14.4 -> 9.8, Q6_K 15.2 -> 12.9. Not for the float
+ * types: F16 gained 17.7 -> 16.6 us there but a 1B F16 decode step took 1277 us with it
+ * against 1248 without (docs/performance.md, step 13). WORKER_GEMV_SPLITK=0 turns it off. */
+template <class T>
+static bool gemv_split_k(int rows, int in)
+{
+    static int state = -1;
+    return T::QK >= 32 /* the block-quantized types */ &&
+           gemv_env_on("WORKER_GEMV_SPLITK", &state) && gemv_long_rows_one_wave<T>(rows, in);
+}
+
+/* Half-rounds (PIPE) for the float types: in a one-wave launch every warp requests its round
+ * at once and then waits for all of it, so the warps run in step and the memory pipe drains
+ * between rounds; with the next half requested before the current one is used, a warp always
+ * has loads in flight. Measured on the H100 (bench_gemv graph, F16): 4096x14336 54.8 ->
+ * 44.5 us, 4096x4096 16.6 -> 14.5; launches of more than one wave lose (8B q/k/v 6144x4096
+ * 20.6 -> 21.7, 1B q/k/v 6.7 -> 7.4 us), and so did the 1B down projection, a launch of less
+ * than half a wave (2048x8192): faster alone (17.6 -> 16.4 us) but slower in the decode
+ * graph (1B F16 858.9 -> 852.7 tok/s). Hence from half a wave to one wave. 8B F16 decode
+ * 162.4 -> 173.3 tok/s (docs/performance.md, step 26). WORKER_GEMV_PIPE=0 turns it off. */
+template <class T> struct GemvPipes { static constexpr bool value = false; };
+template <> struct GemvPipes<TraitF16V> { static constexpr bool value = true; };
+template <> struct GemvPipes<TraitBF16V> { static constexpr bool value = true; };
+template <> struct GemvPipes<TraitF32V> { static constexpr bool value = true; };
+
+template <class T>
+static bool gemv_pipe(int rows, int in)
+{
+    static int state = -1;
+    return GemvPipes<T>::value && gemv_env_on("WORKER_GEMV_PIPE", &state) &&
+           2LL * rows >= gemv_warp_slots() && gemv_long_rows_one_wave<T>(rows, in);
 }
 
 /* All n columns: full tiles of 8, then one launch for the remaining 1..7. */
@@ -357,6 +422,8 @@ static int gemv_launch(cudaStream_t st, const GemvArgs &a, const float *x, int n
             rows += a.p[i].out;
         if (GemvPairs<T>::value && rows >= GEMV_PAIR_MIN_ROWS)
             gemv_launch_nc<T, 1, false, GemvPairs<T>::value>(st, a, x, 1, xv, c0);
+        else if (gemv_pipe<T>(rows, a.in))
+            gemv_launch_nc<T, 1, false, false, 1, GemvPipes<T>::value>(st, a, x, 1, xv, c0);
         else if (gemv_split_k<T>(rows, a.in))
             gemv_launch_nc<T, 1, false, false, GEMV_WARPS>(st, a, x, 1, xv, c0);
         else
