@@ -165,11 +165,14 @@ static void check_matmul1(tu_rng *r, uint32_t type, int in, int out, int raw, in
     free(bias);
 }
 
+/* _i 0..3: the four types; 4..7: the same with the launches in whole rounds (without the
+ * half-rounds of matmul_int8.cu's i8_pipe, as with WORKER_CUDA_INT8_PIPE=0). */
 START_TEST(test_int8_matmul)
 {
     tu_rng r;
     tu_seed(&r, 9000 + (uint64_t)_i);
-    const uint32_t t = i8_types[_i];
+    const uint32_t t = i8_types[_i % 4];
+    wrk_cuda_set_int8_pipe(_i < 4);
     static const int shapes[][2] = {{2048, 2048}, {512, 2048}, {8192, 2048}, {2048, 8192},
                                     {4096, 14336}, {1000, 4096}, {300, 256}};
     for (int s = 0; s < 7; s++) {
@@ -206,6 +209,7 @@ START_TEST(test_int8_matmul)
     }
     /* wider than the staged x allows: declined, fp32 path */
     check_matmul1(&r, t, 33792, 37, 1, 1, X_UNIFORM, 0, 0, 0);
+    wrk_cuda_set_int8_pipe(1);
 }
 END_TEST
 
@@ -359,7 +363,7 @@ int main(void)
     Suite *s = suite_create("ops_int8_cuda");
     TCase *tc = tcase_create("cuda");
     tcase_set_timeout(tc, 900);
-    tcase_add_loop_test(tc, test_int8_matmul, 0, 4);
+    tcase_add_loop_test(tc, test_int8_matmul, 0, 8);
     tcase_add_test(tc, test_int8_switch);
     tcase_add_loop_test(tc, test_int8_multi, 0, 4);
     tcase_add_test(tc, test_int8_multi_mixed);

@@ -40,6 +40,9 @@ enum { WRK_INT8_OFF = 0, WRK_INT8_ALL = 1, WRK_INT8_AUTO = 2 };
 int wrk_cuda_int8_dot_enabled(void);
 /** Override the switch for the rest of the process (tests and bench_gemv compare both). */
 void wrk_cuda_set_int8_dot(int mode);
+/** Half-rounds in the launches without GLU (matmul_int8.cu, i8_pipe): on unless
+ *  WORKER_CUDA_INT8_PIPE=0; this overrides it for the rest of the process (tests). */
+void wrk_cuda_set_int8_pipe(int on);
 /** 1 when the int8 path serves weight w (checked as by wrk_ops_check_matmul) with x at n
  *  columns: switch on, n == 1, a quantized type, ne[0] <= 32768, the data aligned as the
  *  kernel reads it (Q4_K 16 bytes, Q6_K 4, Q8_0/Q4_0 2) and x 4-byte aligned. */

@@ -408,7 +408,7 @@ __device__ __forceinline__ void i8_store(const I8Args &a, const I8Row<GLU ? 2 : 
     }
 }
 
-template <class T, bool GLU>
+template <class T, bool GLU, bool PIPE = false>
 __global__ void __launch_bounds__(I8_THREADS) matmul_int8_kernel(const I8Args a,
                                                                  const float *__restrict__ x)
 {
@@ -421,6 +421,94 @@ __global__ void __launch_bounds__(I8_THREADS) matmul_int8_kernel(const I8Args a,
     const int sub = lane % T::TPB;
     const int n_warps = (int)gridDim.x * I8_WARPS;
     int row = (int)blockIdx.x * I8_WARPS + warp;
+
+    if constexpr (PIPE) {
+        /* Half-rounds (i8_pipe): a warp's rows as one sequence of halves of UH items per
+         * lane, loaded into raw_a and raw_b in turn; the half after next is requested as
+         * soon as a half has been used, across row ends too, so a warp always has loads in
+         * flight. Without it a round's loads are all requested, then all used, and the warps
+         * of a launch run in step, the memory pipe draining between rounds. */
+        constexpr int UH = U / 2 > 0 ? U / 2 : 1, STEP = 32 * UH;
+        typedef typename T::Raw RawSet[UH][R];
+        RawSet raw_a, raw_b;
+        /* load cursor: row lrw (weight rows lw), items from lbase */
+        int lrw = row, lbase = 0;
+        const uint8_t *lw[R] = {};
+        auto load_row = [&]() {
+            if (lrw < a.rows) {
+                const I8Row<R> f = i8_locate<R>(a, lrw);
+#pragma unroll
+                for (int q = 0; q < R; q++)
+                    lw[q] = f.w[q];
+            }
+        };
+        auto load_next = [&](RawSet &raw) {
+            if (lrw >= a.rows)
+                return;
+#pragma unroll
+            for (int u = 0; u < UH; u++) {
+                const int it = lbase + u * 32 + lane;
+                if (it < n_items)
+#pragma unroll
+                    for (int q = 0; q < R; q++)
+                        raw[u][q] = T::fetch(lw[q] + (size_t)(it / T::TPB) * T::BYTES, sub);
+            }
+            lbase += STEP;
+            if (lbase >= n_items) {
+                lbase = 0;
+                lrw += n_warps;
+                load_row();
+            }
+        };
+        /* use cursor: row `row`, items from ubase; true when the half ended the row */
+        int ubase = 0;
+        float acc[R];
+#pragma unroll
+        for (int q = 0; q < R; q++)
+            acc[q] = 0.0f;
+        auto use = [&](const RawSet &raw) {
+#pragma unroll
+            for (int u = 0; u < UH; u++) {
+                const int it = ubase + u * 32 + lane;
+                if (it < n_items)
+#pragma unroll
+                    for (int q = 0; q < R; q++)
+                        acc[q] += T::dot(raw[u][q], sub, xs, it / T::TPB);
+            }
+            ubase += STEP;
+            return ubase >= n_items;
+        };
+        auto finish_row = [&]() {
+            i8_store<GLU>(a, i8_locate<R>(a, row), acc, lane);
+#pragma unroll
+            for (int q = 0; q < R; q++)
+                acc[q] = 0.0f;
+            ubase = 0;
+            row += n_warps;
+        };
+
+        wrk_pdl_trigger();
+        load_row();
+        load_next(raw_a); /* weights: before the wait for the kernel that produces x */
+        load_next(raw_b);
+        wrk_pdl_wait();
+        i8_stage_x(x, a.in, xs, warp, lane);
+        __syncthreads(); /* the only barrier: warps without rows leave after it */
+#pragma unroll 1
+        while (row < a.rows) {
+            bool done = use(raw_a);
+            load_next(raw_a);
+            if (done)
+                finish_row();
+            if (row >= a.rows)
+                break;
+            done = use(raw_b);
+            load_next(raw_b);
+            if (done)
+                finish_row();
+        }
+        return;
+    }
 
     typename T::Raw raw[U][R];
     auto load_round = [&](const I8Row<R> &f, int base) {
@@ -778,14 +866,48 @@ static int i8_blocks(I8Kernel kernel, size_t smem_max, volatile int *occ, const 
     return want < cap ? want : cap;
 }
 
-template <class T, bool GLU>
-static int i8_launch(cudaStream_t st, const I8Args &a, const float *x)
+/* Half-rounds (PIPE) for the launches without GLU. Measured on the H100 (bench_gemv graph,
+ * every int8 launch in half-rounds against none): Q4_K 4096x14336 25.3 -> 23.4 us,
+ * 4096x4096 8.1 -> 7.4, 2048x8192 11.3 -> 10.5, 2048x2048 3.7 -> 3.3, 1B q/k/v 3.9 -> 3.6,
+ * 8B q/k/v 9.1 -> 8.5; Q6_K 128256x2048 89.3 -> 85.1, 2048x8192 15.9 -> 14.8; a few lost
+ * (Q4_K 8192x2048 5.9 -> 6.4, 128256x2048 53.5 -> 55.7); Q8_0 goes to the staged kernel.
+ * The GLU instances need ~95 registers in half-rounds, so one block per SM, and the 1B
+ * gate/up lost (Q4_K 9.1 -> 9.7 us): not for GLU. Decode, GLU excluded: 1B Q4_K_M 1169 ->
+ * 1198 tok/s, 8B Q4_K_M 328.5 -> 333.0 (docs/performance.md, step 27).
+ * WORKER_CUDA_INT8_PIPE=0 turns it off (read once). */
+static volatile int i8_pipe_state = -1;
+
+static bool i8_pipe(void)
+{
+    if (i8_pipe_state < 0) {
+        const char *env = getenv("WORKER_CUDA_INT8_PIPE");
+        i8_pipe_state = !(env && strcmp(env, "0") == 0);
+    }
+    return i8_pipe_state != 0;
+}
+
+extern "C" void wrk_cuda_set_int8_pipe(int on)
+{
+    i8_pipe_state = on != 0;
+}
+
+template <class T, bool GLU, bool PIPE>
+static void i8_launch_kernel(cudaStream_t st, const I8Args &a, const float *x)
 {
     static volatile int occ = 0; /* per instantiation */
     const int blocks =
-        i8_blocks(matmul_int8_kernel<T, GLU>, I8_SMEM_BYTES(I8_MAX_IN), &occ, a);
-    wrk_launch_smem(matmul_int8_kernel<T, GLU>, dim3((unsigned)blocks), dim3(I8_THREADS),
+        i8_blocks(matmul_int8_kernel<T, GLU, PIPE>, I8_SMEM_BYTES(I8_MAX_IN), &occ, a);
+    wrk_launch_smem(matmul_int8_kernel<T, GLU, PIPE>, dim3((unsigned)blocks), dim3(I8_THREADS),
                     I8_SMEM_BYTES(a.in), st, a, x);
+}
+
+template <class T, bool GLU>
+static int i8_launch(cudaStream_t st, const I8Args &a, const float *x)
+{
+    if (!GLU && i8_pipe())
+        i8_launch_kernel<T, false, true>(st, a, x);
+    else
+        i8_launch_kernel<T, GLU, false>(st, a, x);
     return wrk_cuda_launch_check(GLU ? "matmul glu (int8)" : "matmul (int8)");
 }
 
