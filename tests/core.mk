@@ -1,7 +1,8 @@
 # tests/core: the foundation (errors, logging, accountant, contexts, NULL-safety) and the
 # public ABI lock (exported symbols, abidiff against abi/libworker.abi).
 CORE_TESTS = tests/core/test_error tests/core/test_log tests/core/test_vram \
-	tests/core/test_context tests/core/test_ffi_null tests/core/test_gpu_context
+	tests/core/test_context tests/core/test_ffi_null tests/core/test_gpu_context \
+	tests/core/test_env
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS) tests/core/abi_exports.sh tests/core/abi_check.sh
 
@@ -12,6 +13,10 @@ tests_core_test_vram_SOURCES = tests/core/test_vram.c $(CORE_TEST_HDRS)
 tests_core_test_context_SOURCES = tests/core/test_context.c $(CORE_TEST_HDRS)
 tests_core_test_ffi_null_SOURCES = tests/core/test_ffi_null.c
 tests_core_test_gpu_context_SOURCES = tests/core/test_gpu_context.c
+tests_core_test_env_SOURCES = tests/core/test_env.c
+tests_core_test_env_CFLAGS = $(WRK_TESTCFLAGS)
+tests_core_test_env_LDADD = $(WRK_TESTLIBS)
+tests_core_test_env_LDFLAGS = $(WRK_TESTLINK)
 tests_core_test_error_CFLAGS = $(WRK_TESTCFLAGS)
 tests_core_test_log_CFLAGS = $(WRK_TESTCFLAGS)
 tests_core_test_vram_CFLAGS = $(WRK_TESTCFLAGS)

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/wrk_env.h"
 #include "core/wrk_error.h"
 #include "plugin/registry.h"
 #include "session/greedy_pipe.h"
 
 int wrk_pipe_wanted(const CudaModel *model, int device_greedy)
 {
-    const char *env = getenv("WORKER_GREEDY_PIPELINE");
-    if (!device_greedy || (env && strcmp(env, "0") == 0))
+    if (!device_greedy || !wrk_env_on("WORKER_GREEDY_PIPELINE"))
         return 0;
     return WRK_PLUGIN_HAS(model->plugin, greedy_queue) &&
            WRK_PLUGIN_HAS(model->plugin, greedy_collect);

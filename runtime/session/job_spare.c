@@ -5,18 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/wrk_env.h"
 #include "plugin/registry.h"
 #include "session/job_spare.h"
 
 /* Read once per process: WORKER_KV_REUSE=0 turns reuse off. */
 static int reuse_on(void)
 {
-    static int state = -1;
-    if (state < 0) {
-        const char *env = getenv("WORKER_KV_REUSE");
-        state = !(env && strcmp(env, "0") == 0);
-    }
-    return state;
+    static volatile int state = -1;
+    return wrk_env_on_once("WORKER_KV_REUSE", &state);
 }
 
 static void kv_drop(CudaModel *m)

@@ -25,6 +25,7 @@
 
 #include "core/wrk_api.h"
 #include "core/wrk_context.h"
+#include "core/wrk_env.h"
 #include "core/wrk_error.h"
 #include "core/wrk_log.h"
 #include "plugin/registry.h"
@@ -145,9 +146,7 @@ static int prefill(InferenceResult *r)
  * "0" (to compare with, or fall back to, host sampling). */
 static int use_device_greedy(const CudaModel *model, const wrk_sampler *sampler)
 {
-    const char *env = getenv("WORKER_DEVICE_GREEDY");
-    if (env && strcmp(env, "0") == 0) return 0;
-    return WRK_PLUGIN_HAS(model->plugin, forward_greedy) && wrk_sampler_is_greedy(sampler);
+    return wrk_env_on("WORKER_DEVICE_GREEDY") && WRK_PLUGIN_HAS(model->plugin, forward_greedy) && wrk_sampler_is_greedy(sampler);
 }
 
 WRK_API InferenceResult *worker_inference_start_ex(CudaModel *model, const char *prompt,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/wrk_env.h"
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/ops.h"
@@ -24,11 +25,9 @@
 extern "C" int wrk_pdl_enabled(void)
 {
     static volatile int state = -1;
-    if (state < 0) {
-        const char *env = getenv("WORKER_CUDA_PDL");
-        state = !(env && strcmp(env, "0") == 0) &&
+    if (state < 0)
+        state = wrk_env_on("WORKER_CUDA_PDL") &&
                 wrk_cuda_device_attr(cudaDevAttrComputeCapabilityMajor) >= 9;
-    }
     return state;
 }
 

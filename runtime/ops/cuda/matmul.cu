@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/wrk_env.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/quant_traits.cuh"
 #include "ops/ops_internal.h"
@@ -358,16 +359,6 @@ static bool gemv_long_rows_one_wave(int rows, int in)
     return items > 32LL * U && warps <= gemv_warp_slots();
 }
 
-/* Off when the variable is set to 0 (read once). */
-static bool gemv_env_on(const char *name, int *state)
-{
-    if (*state < 0) {
-        const char *env = getenv(name);
-        *state = env && strcmp(env, "0") == 0 ? 0 : 1;
-    }
-    return *state > 0;
-}
-
 /* Split-K (KS = GEMV_WARPS) for the quantized types. Measured on the H100 (bench_gemv graph,
  * 2048x8192): Q8_0 17.1 -> 12.3 us, Q4_K 14.4 -> 9.8, Q6_K 15.2 -> 12.9. Not for the float
  * types: F16 gained 17.7 -> 16.6 us there but a 1B F16 decode step took 1277 us with it
@@ -375,9 +366,9 @@ static bool gemv_env_on(const char *name, int *state)
 template <class T>
 static bool gemv_split_k(int rows, int in)
 {
-    static int state = -1;
+    static volatile int state = -1;
     return T::QK >= 32 /* the block-quantized types */ &&
-           gemv_env_on("WORKER_GEMV_SPLITK", &state) && gemv_long_rows_one_wave<T>(rows, in);
+           wrk_env_on_once("WORKER_GEMV_SPLITK", &state) && gemv_long_rows_one_wave<T>(rows, in);
 }
 
 /* Half-rounds (PIPE) for the float types: in a one-wave launch every warp requests its round
@@ -397,8 +388,8 @@ template <> struct GemvPipes<TraitF32V> { static constexpr bool value = true; };
 template <class T>
 static bool gemv_pipe(int rows, int in)
 {
-    static int state = -1;
-    return GemvPipes<T>::value && gemv_env_on("WORKER_GEMV_PIPE", &state) &&
+    static volatile int state = -1;
+    return GemvPipes<T>::value && wrk_env_on_once("WORKER_GEMV_PIPE", &state) &&
            2LL * rows >= gemv_warp_slots() && gemv_long_rows_one_wave<T>(rows, in);
 }
 

@@ -58,6 +58,7 @@
 
 #include <cuda_pipeline_primitives.h>
 
+#include "core/wrk_env.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/quant_traits.cuh"
 #include "ops/ops_internal.h"
@@ -756,11 +757,7 @@ static bool q8s_aligned(const void *data, uint64_t in)
 static bool q8s_enabled(void)
 {
     static volatile int v = -1;
-    if (v < 0) {
-        const char *env = getenv("WORKER_CUDA_Q8_STAGED");
-        v = !(env && strcmp(env, "0") == 0);
-    }
-    return v != 0;
+    return wrk_env_on_once("WORKER_CUDA_Q8_STAGED", &v);
 }
 
 /* The staged kernel reads Q8_0 weight w in a plain (non-GLU) launch: enabled, aligned, and
@@ -887,11 +884,7 @@ static volatile int i8_pipe_state = -1;
 
 static bool i8_pipe(void)
 {
-    if (i8_pipe_state < 0) {
-        const char *env = getenv("WORKER_CUDA_INT8_PIPE");
-        i8_pipe_state = !(env && strcmp(env, "0") == 0);
-    }
-    return i8_pipe_state != 0;
+    return wrk_env_on_once("WORKER_CUDA_INT8_PIPE", &i8_pipe_state);
 }
 
 extern "C" void wrk_cuda_set_int8_pipe(int on)
