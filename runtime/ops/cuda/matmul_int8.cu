@@ -25,7 +25,8 @@
  * shared memory as int8 quants plus per-32-block floats, so x is read from L2 and quantized
  * once per block, not once per row. The weight loads of a warp's first row are issued before
  * the programmatic-dependent-launch wait (weights do not depend on the previous kernel), the
- * next row's first round before the current row's reduction.
+ * next row's first round before the current row's reduction; launches without GLU walk their
+ * rows in half-rounds (i8_pipe: the next half always in flight).
  *
  * Weight reads: Q4_K blocks are 16-byte aligned (144 bytes): 16-byte loads. Q8_0, Q4_0 and
  * Q6_K blocks are only 2-byte aligned (34, 18, 210 bytes): each run of 8 quant bytes is read
@@ -103,27 +104,27 @@ __device__ __forceinline__ int warp_sum_int(int v)
 }
 
 /* Quantize x (in elements, a multiple of 32) into xs: warp w takes blocks w, w + I8_WARPS,
- * ..., I8_STAGE_LOADS at a time so that many loads are in flight; lane j holds element j
+ * ..., LOADS at a time so that many loads are in flight; lane j holds element j
  * of a block. The staging comes after the wait for the kernel that produced x, so each
  * round of loads is on the launch's critical path: the half-round launches (no GLU) stage
  * 8 at a time (a 14336-wide x: 4 rounds instead of 7; measured on an H200, bench_gemv graph:
  * Q4_K 4096x14336 21.3 -> 18.7 us, Q6_K 32.9 -> 31.0, 4096x4096 6.9 -> 6.6; 8B Q4_K_M
  * decode 360.0 -> 372.7 tok/s there), the others 4, which keeps the GLU instances within
  * the 64 registers of two blocks per SM (8 took them to 71-80). */
-template <int I8_STAGE_LOADS>
+template <int LOADS>
 __device__ __forceinline__ void i8_stage_x(const float *__restrict__ x, int in, uint8_t *xs,
                                            int warp, int lane)
 {
     const int nxb = in / 32;
-    for (int xb0 = warp; xb0 < nxb; xb0 += I8_STAGE_LOADS * I8_WARPS) {
-        float v[I8_STAGE_LOADS];
+    for (int xb0 = warp; xb0 < nxb; xb0 += LOADS * I8_WARPS) {
+        float v[LOADS];
 #pragma unroll
-        for (int k = 0; k < I8_STAGE_LOADS; k++) {
+        for (int k = 0; k < LOADS; k++) {
             const int xb = xb0 + k * I8_WARPS;
             v[k] = xb < nxb ? x[32 * xb + lane] : 0.0f;
         }
 #pragma unroll
-        for (int k = 0; k < I8_STAGE_LOADS; k++) {
+        for (int k = 0; k < LOADS; k++) {
             const int xb = xb0 + k * I8_WARPS;
             if (xb >= nxb) /* uniform over the warp */
                 break;
