@@ -417,6 +417,39 @@ __device__ __forceinline__ void i8_store(const I8Args &a, const I8Row<GLU ? 2 : 
     }
 }
 
+/* K items of a lane, from item `base` (items base + 32 u + lane, u < K, those < n_items): the
+ * weights of rows w[R] into raw (i8_fetch_items), or their dot products with the staged x
+ * added into acc (i8_dot_items). Shared by the whole-round and the half-round walks. */
+template <class T, int K, int R>
+__device__ __forceinline__ void i8_fetch_items(typename T::Raw (&raw)[K][R],
+                                               const uint8_t *const (&w)[R], int base,
+                                               int n_items, int lane, int sub)
+{
+#pragma unroll
+    for (int u = 0; u < K; u++) {
+        const int it = base + u * 32 + lane;
+        if (it < n_items)
+#pragma unroll
+            for (int q = 0; q < R; q++)
+                raw[u][q] = T::fetch(w[q] + (size_t)(it / T::TPB) * T::BYTES, sub);
+    }
+}
+
+template <class T, int K, int R>
+__device__ __forceinline__ void i8_dot_items(const typename T::Raw (&raw)[K][R],
+                                             float (&acc)[R], int base, int n_items, int lane,
+                                             int sub, const uint8_t *xs)
+{
+#pragma unroll
+    for (int u = 0; u < K; u++) {
+        const int it = base + u * 32 + lane;
+        if (it < n_items)
+#pragma unroll
+            for (int q = 0; q < R; q++)
+                acc[q] += T::dot(raw[u][q], sub, xs, it / T::TPB);
+    }
+}
+
 /* XL: x blocks staged per round of loads (i8_stage_x). */
 template <class T, bool GLU, bool PIPE = false, int XL = 4>
 __global__ void __launch_bounds__(I8_THREADS)
@@ -455,14 +488,7 @@ __global__ void __launch_bounds__(I8_THREADS)
         auto load_next = [&](RawSet &raw) {
             if (lrw >= a.rows)
                 return;
-#pragma unroll
-            for (int u = 0; u < UH; u++) {
-                const int it = lbase + u * 32 + lane;
-                if (it < n_items)
-#pragma unroll
-                    for (int q = 0; q < R; q++)
-                        raw[u][q] = T::fetch(lw[q] + (size_t)(it / T::TPB) * T::BYTES, sub);
-            }
+            i8_fetch_items<T, UH, R>(raw, lw, lbase, n_items, lane, sub);
             lbase += STEP;
             if (lbase >= n_items) {
                 lbase = 0;
@@ -477,14 +503,7 @@ __global__ void __launch_bounds__(I8_THREADS)
         for (int q = 0; q < R; q++)
             acc[q] = 0.0f;
         auto use = [&](const RawSet &raw) {
-#pragma unroll
-            for (int u = 0; u < UH; u++) {
-                const int it = ubase + u * 32 + lane;
-                if (it < n_items)
-#pragma unroll
-                    for (int q = 0; q < R; q++)
-                        acc[q] += T::dot(raw[u][q], sub, xs, it / T::TPB);
-            }
+            i8_dot_items<T, UH, R>(raw, acc, ubase, n_items, lane, sub, xs);
             ubase += STEP;
             return ubase >= n_items;
         };
@@ -522,14 +541,7 @@ __global__ void __launch_bounds__(I8_THREADS)
 
     typename T::Raw raw[U][R];
     auto load_round = [&](const I8Row<R> &f, int base) {
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int it = base + u * 32 + lane;
-            if (it < n_items)
-#pragma unroll
-                for (int q = 0; q < R; q++)
-                    raw[u][q] = T::fetch(f.w[q] + (size_t)(it / T::TPB) * T::BYTES, sub);
-        }
+        i8_fetch_items<T, U, R>(raw, f.w, base, n_items, lane, sub);
     };
 
     wrk_pdl_trigger();
@@ -551,14 +563,7 @@ __global__ void __launch_bounds__(I8_THREADS)
         for (int base = 0; base < n_items; base += 32 * U) {
             if (base > 0)
                 load_round(cur, base);
-#pragma unroll
-            for (int u = 0; u < U; u++) {
-                const int it = base + u * 32 + lane;
-                if (it < n_items)
-#pragma unroll
-                    for (int q = 0; q < R; q++)
-                        acc[q] += T::dot(raw[u][q], sub, xs, it / T::TPB);
-            }
+            i8_dot_items<T, U, R>(raw, acc, base, n_items, lane, sub, xs);
         }
         /* the next row's first round is in flight during this row's reduction */
         const int next = row + n_warps;
