@@ -214,12 +214,16 @@ int wrk_ops_check_readback_start(const void *src, size_t n, void **pending)
     return 0;
 }
 
-int wrk_ops_check_readback_finish(const void *pending, size_t n)
+int wrk_ops_check_readback_finish(const void *pending, size_t n, size_t copied)
 {
     if (!pending)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER, "readback_finish: NULL pending");
     if (n > WP_READBACK_MAX_BYTES)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
                          "readback_finish: %zu bytes, at most %d", n, WP_READBACK_MAX_BYTES);
+    if (n != copied)
+        return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
+                         "readback_finish: %zu bytes asked for, the readback copied %zu", n,
+                         copied);
     return 0;
 }

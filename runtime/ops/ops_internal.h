@@ -63,9 +63,10 @@ int wrk_ops_check_argmax(const float *x, int n, const int32_t *out);
  *  is set to NULL first whenever pending is non-NULL, so a refused call leaves no handle. */
 int wrk_ops_check_readback_start(const void *src, size_t n, void **pending);
 
-/** Check a readback_finish: pending non-NULL, n <= WP_READBACK_MAX_BYTES (dst may be NULL:
- *  the bytes are discarded). */
-int wrk_ops_check_readback_finish(const void *pending, size_t n);
+/** Check a readback_finish: pending non-NULL, n <= WP_READBACK_MAX_BYTES, and n equal to
+ *  `copied`, the bytes its readback_start copied (read only when pending is non-NULL; dst
+ *  may be NULL: the bytes are discarded). */
+int wrk_ops_check_readback_finish(const void *pending, size_t n, size_t copied);
 
 /** Bytes of one row of a weight tensor (ne[0] elements of its type). */
 uint64_t wrk_ops_row_bytes(const wp_tensor *w);

@@ -196,7 +196,7 @@ extern "C" int wrk_cuda_readback_finish(const wp_host *host, void *pending, void
 {
     (void)host;
     if (!pending)
-        return wrk_ops_check_readback_finish(pending, n);
+        return wrk_ops_check_readback_finish(pending, n, 0);
     rb_slot *s = rb_claim(pending);
     if (!s)
         return wrk_error(CUDA_ERROR_INVALID_PARAMETER,
@@ -206,11 +206,7 @@ extern "C" int wrk_cuda_readback_finish(const wp_host *host, void *pending, void
     int rc = wrk_cuda_check(cudaEventSynchronize(s->done), "readback_finish: "
                             "cudaEventSynchronize");
     if (!rc)
-        rc = wrk_ops_check_readback_finish(pending, n);
-    if (!rc && n != s->n)
-        rc = wrk_error(CUDA_ERROR_INVALID_PARAMETER,
-                       "readback_finish: %zu bytes asked for, the readback copied %zu", n,
-                       s->n);
+        rc = wrk_ops_check_readback_finish(pending, n, s->n);
     if (!rc && dst)
         memcpy(dst, s->bytes, n);
     rb_give(s);
