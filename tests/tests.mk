@@ -1,7 +1,8 @@
 # Tests (Check). Each component keeps its tests in its own fragment.
-WRK_TESTCFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+WRK_TESTCFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tests
 WRK_TESTLIBS = runtime/libwrk.la $(CHECK_LIBS)
 WRK_TESTLINK = -no-install $(WRK_LINK_FLAGS)
+EXTRA_DIST += tests/check_run.h
 include tests/headers.mk
 include tests/core.mk
 include tests/gguf.mk

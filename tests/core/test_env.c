@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "check_run.h"
 #include "core/wrk_env.h"
 
 #define VAR "WORKER_TEST_ENV_SWITCH"
@@ -52,9 +53,5 @@ int main(void)
     tcase_add_test(tc, test_env_on);
     tcase_add_test(tc, test_env_on_once);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s, 0);
 }

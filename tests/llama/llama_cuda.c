@@ -176,5 +176,5 @@ int main(void)
     tcase_add_loop_test(tc, test_long_prompt_and_greedy, 0, N_CSPECS);
     tcase_add_loop_test(tc, test_device_greedy_cuda, 0, N_CTYPES);
     suite_add_tcase(s, tc);
-    return lt_run_suite(s);
+    return check_run_suite(s, 0);
 }

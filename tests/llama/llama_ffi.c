@@ -85,5 +85,5 @@ int main(void)
     if (lt_have_gpu())
         tcase_add_test(tc, test_ffi_generate_cuda);
     suite_add_tcase(s, tc);
-    return lt_run_suite(s);
+    return check_run_suite(s, 0);
 }

@@ -213,5 +213,5 @@ int main(void)
         fprintf(stderr, "no CUDA device: host backend only\n");
     }
     suite_add_tcase(s, tc);
-    return lt_run_suite(s);
+    return check_run_suite(s, 0);
 }

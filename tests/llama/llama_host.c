@@ -290,5 +290,5 @@ static Suite *llama_host_suite(void)
 
 int main(void)
 {
-    return lt_run_suite(llama_host_suite());
+    return check_run_suite(llama_host_suite(), 0);
 }

@@ -215,5 +215,5 @@ int main(void)
     } else {
         fprintf(stderr, "no CUDA device: host kernels only\n");
     }
-    return lt_run_suite(s);
+    return check_run_suite(s, 0);
 }

@@ -63,5 +63,5 @@ int main(void)
     TCase *tc = lt_tcase("host", 300);
     tcase_add_loop_test(tc, test_quant_equals_dequantized, 0, N_QTYPES);
     suite_add_tcase(s, tc);
-    return lt_run_suite(s);
+    return check_run_suite(s, 0);
 }

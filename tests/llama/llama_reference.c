@@ -154,7 +154,7 @@ int main(void)
     else
         fprintf(stderr, "no CUDA device: host backend only\n");
     suite_add_tcase(s, tc);
-    const int status = lt_run_suite(s);
+    const int status = check_run_suite(s, 0);
     for (int i = 0; i < n_fixtures; i++)
         free(fixtures[i]);
     return status;

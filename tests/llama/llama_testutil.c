@@ -460,15 +460,6 @@ TCase *lt_tcase(const char *name, int timeout_s)
     return tc;
 }
 
-int lt_run_suite(Suite *s)
-{
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
 /* ------------------------------------------------------------------ runners */
 
 CudaModel *lt_load(const char *device, const char *path, CudaContext **ctx_out)

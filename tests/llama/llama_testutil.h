@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "check_run.h" /* check_run_suite: the end of every llama test main() */
 #include "core/wrk_context.h"
 #include "plugin/registry.h"
 #include "session/session.h"
@@ -67,9 +68,6 @@ void lt_rmtree(void);
 /** A test case named name with a timeout of timeout_s seconds whose every test ends with
  *  lt_rmtree() (the files it wrote removed). */
 TCase *lt_tcase(const char *name, int timeout_s);
-/** Run suite s (CK_NORMAL) and free it: EXIT_SUCCESS when every test passed, else
- *  EXIT_FAILURE (main's return value). */
-int lt_run_suite(Suite *s);
 
 /** Open device ("host" or "cuda:0") and load path; asserts success. */
 CudaModel *lt_load(const char *device, const char *path, CudaContext **ctx_out);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "core/wrk_error.h"
 #include "ops/ops.h"
 
@@ -135,9 +136,5 @@ int main(void)
     tcase_add_test(tc, test_readback_bad_arguments);
     tcase_add_test(tc, test_readback_tables);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s, 0);
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "worker_ext.h"
 #include "core/wrk_context.h"
 #include "core/wrk_error.h"
@@ -539,9 +540,5 @@ int main(void)
     tcase_add_test(tc, test_bad_id);
     tcase_add_test(tc, test_abi_12_descriptor);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s, 0);
 }
